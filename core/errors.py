@@ -1,0 +1,211 @@
+"""The one error tree of edgecert: every failure a technician can meet, each with a hint.
+
+Rules:
+- Every error carries a ``hint``: one sentence the technician can act on.
+- ``where`` names the file, file:line:col, or host the error is about.
+- No error text ever contains secret material (key bytes, passwords, SAS keys, PINs).
+- The CLI maps the classes to exit codes through ``exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class EdgecertError(Exception):
+    """Root of all edgecert errors."""
+
+    exit_code = 1
+    default_hint = ""
+
+    def __init__(self, message: str, *, hint: str = "", where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint or self.default_hint
+        self.where = where
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return text
+
+    def describe(self) -> str:
+        """Message plus hint, as shown to a technician."""
+        text = str(self)
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+# ---- input: files and arguments (CLI exit code 2, nothing touched) ------------------------------
+
+
+class InputError(EdgecertError):
+    """An input file or argument cannot be used as given."""
+
+    exit_code = 2
+
+
+class UsageError(InputError):
+    """The command line or call is malformed."""
+
+
+class UnreadableFileError(InputError):
+    """A file is missing, unreadable or in no format we understand."""
+
+
+class PasswordRequiredError(InputError):
+    """The file is encrypted and no password was given. The GUI answers by asking for one."""
+
+    default_hint = "Give the password for this file (--password-file, or the password prompt)."
+
+
+class WrongPasswordError(InputError):
+    """A password was given but does not decrypt the file."""
+
+    default_hint = "Check the password; passwords are case-sensitive."
+
+
+class Pkcs12MacMissingError(InputError):
+    """A PKCS#12 file has no integrity MAC, so its password cannot be verified."""
+
+    default_hint = (
+        "Re-export the PFX with a MAC (openssl pkcs12 -export without -nomac), or import the "
+        "PEM certificate and key instead."
+    )
+
+
+class CorruptFileError(UnreadableFileError):
+    """The file looks like a known format but its content is damaged."""
+
+
+# ---- certificate chain -------------------------------------------------------------------------
+
+
+class ChainError(EdgecertError):
+    """The certificate chain cannot be built or is unusable."""
+
+
+# ---- configuration -----------------------------------------------------------------------------
+
+
+class ConfigError(EdgecertError):
+    """A device configuration file cannot be parsed or the requested change is invalid."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        where: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+    ) -> None:
+        if where is not None and line is not None:
+            where = f"{where}:{line}" + (f":{col}" if col is not None else "")
+        super().__init__(message, hint=hint, where=where)
+        self.line = line
+        self.col = col
+
+
+class ConfigParseError(ConfigError):
+    """The file is not valid TOML or YAML."""
+
+    exit_code = 2
+
+
+# ---- targets (devices) -------------------------------------------------------------------------
+
+
+class TargetError(EdgecertError):
+    """Something went wrong talking to the device."""
+
+
+class ConnectError(TargetError):
+    """The device cannot be reached."""
+
+    exit_code = 2
+
+
+class HostKeyUnknownError(TargetError):
+    """First contact: the host key is not known yet. Ask the technician, then retry."""
+
+    exit_code = 2
+
+    def __init__(self, host: str, key_type: str, fingerprint: str) -> None:
+        super().__init__(
+            f"the host key of {host} is not known yet ({key_type} {fingerprint})",
+            hint=(
+                "Compare the fingerprint with the device (ssh-keygen -lf "
+                "/etc/ssh/ssh_host_*_key.pub on its console) and accept it with "
+                f"--accept-host-key {fingerprint}."
+            ),
+            where=host,
+        )
+        self.host = host
+        self.key_type = key_type
+        self.fingerprint = fingerprint
+
+
+class HostKeyChangedError(TargetError):
+    """The host key differs from the one recorded: possible interception. Never bypassed."""
+
+    exit_code = 2
+
+    def __init__(self, host: str, key_type: str, fingerprint: str, known_file: str) -> None:
+        super().__init__(
+            f"WARNING: the host key of {host} has CHANGED (now {key_type} {fingerprint}); "
+            "refusing to connect",
+            hint=(
+                "If the device was reinstalled, remove its old entry from "
+                f"{known_file} after confirming the new fingerprint on the device itself."
+            ),
+            where=host,
+        )
+        self.host = host
+        self.key_type = key_type
+        self.fingerprint = fingerprint
+        self.known_file = known_file
+
+
+class AuthError(TargetError):
+    """Login or sudo authentication failed."""
+
+    exit_code = 2
+
+
+class RemoteCommandError(TargetError):
+    """A command on the device failed."""
+
+    def __init__(
+        self, message: str, *, hint: str = "", where: str | None = None, exit_status: int = -1,
+        output: str = "",
+    ) -> None:
+        super().__init__(message, hint=hint, where=where)
+        self.exit_status = exit_status
+        self.output = output
+
+
+# ---- deploy --------------------------------------------------------------------------------------
+
+
+class DeployError(EdgecertError):
+    """The deploy failed; the device was rolled back."""
+
+    exit_code = 1
+
+
+class DriftError(DeployError):
+    """The device changed since the preview; nothing was touched."""
+
+    exit_code = 2
+    default_hint = "Read the device again and review the new preview before deploying."
+
+
+class RollbackError(DeployError):
+    """The deploy failed AND the rollback failed: the report says exactly what is where."""
+
+    exit_code = 3
+
+
+class CancelledError(EdgecertError):
+    """The technician cancelled; the device is as it was."""
+
+    exit_code = 1

@@ -1,0 +1,1 @@
+"""edgecert GUI: the Qt wizard. The only package that imports PySide6."""

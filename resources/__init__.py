@@ -1,0 +1,1 @@
+"""Data files shipped with edgecert (version catalog, config templates, icons)."""

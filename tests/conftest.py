@@ -1,0 +1,9 @@
+"""Shared test settings: headless Qt, and the rule that CI never skips device tests."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
