@@ -57,7 +57,7 @@ case "$cmd" in
     command -v dpkg-query >/dev/null && need_debs "${GUI_DEBS[@]}" "${TEST_DEBS[@]}"
     setup_venv
     export QT_QPA_PLATFORM=offscreen
-    echo "== ruff"; "$VENV/bin/ruff" check core gui tests bench
+    echo "== ruff"; "$VENV/bin/ruff" check .
     echo "== mypy"; "$VENV/bin/mypy"
     echo "== pytest"; exec "$VENV/bin/pytest" "$@" ;;
   *)
