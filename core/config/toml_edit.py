@@ -1,0 +1,464 @@
+"""Edit a 1.2+ ``config.toml`` with tomlkit: certificate settings in, everything else untouched.
+
+Existing tables and keys are edited in place through the tomlkit document, so comments, blank
+lines, key order and line endings outside the certificate settings stay byte-for-byte. A table
+or key that does not exist yet is placed where the template documents it: right after the
+commented example (``# [edge_ca]`` …), the way a technician uncomments a template. Only the
+insertion point is found in the comment text; the inserted content is rendered by tomlkit, and
+the result must load to exactly the same data as a plain tomlkit edit, or the plain edit is used.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.container import Container
+from tomlkit.items import AoT, Item, Table
+
+from core.config.errors import SettingsError
+from core.config.settings import (
+    EDGE_CA_KEYS,
+    AutoRenew,
+    CertSettings,
+    EstServer,
+    Issued,
+    Preloaded,
+    Quickstart,
+    edge_ca_table,
+)
+from core.errors import ConfigParseError
+from core.resources import read_resource
+from core.versions import EdgeRelease
+
+TEMPLATE_RESOURCE = "templates/config.toml"
+
+
+def our_template() -> str:
+    """edgecert's own all-comments config.toml template (resources/templates/config.toml)."""
+    return read_resource(TEMPLATE_RESOURCE).decode("utf-8")
+
+
+def parse_toml(text: str, *, where: str = "config.toml") -> tomlkit.TOMLDocument:
+    """Parse config.toml text with tomlkit.
+
+    Raises:
+        ConfigParseError: with the line and column tomlkit reports.
+    """
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigParseError(
+            f"not valid TOML: {_parse_message(exc)}",
+            hint="Fix the line shown (quotes, brackets, '=' signs), or start again from the "
+                 "device's config.toml.edge.template.",
+            where=where, line=exc.line, col=exc.col,
+        ) from exc
+
+
+def _parse_message(exc: tomlkit.exceptions.ParseError) -> str:
+    text = str(exc)
+    return text.split(" at line ")[0]
+
+
+def newline_of(text: str) -> str:
+    """The file's line ending: CRLF when the file uses it, else LF."""
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+# ---- what to write ------------------------------------------------------------------------------
+
+
+def check_combination(settings: CertSettings, release: EdgeRelease) -> None:
+    """Reject settings the runtime would ignore or refuse, with the reason as the hint.
+
+    Raises:
+        SettingsError: auto-renewal next to a preloaded CA or on a release without it,
+            quickstart without ``rotate_key``, a 1.1 release, or an invalid quickstart lifetime.
+    """
+    if release.is_legacy:
+        raise SettingsError(
+            f"{release.label} uses config.yaml, not config.toml",
+            hint="Edit config.yaml (edgecert handles it for 1.1), or upgrade the device first.",
+        )
+    ca = settings.edge_ca
+    if settings.auto_renew is not None:
+        if isinstance(ca, Preloaded):
+            raise SettingsError(
+                f"[edge_ca.auto_renew] cannot go with an {release.ca_term} loaded from files "
+                "(cert/pk): the runtime silently ignores it",
+                hint="The runtime cannot renew a CA it did not issue: renew it in your PKI and "
+                     "deploy the new files, or use an issued (EST/local CA) edge CA to get "
+                     "automatic renewal.",
+            )
+        if not release.auto_renew:
+            raise SettingsError(
+                f"{release.label} does not support [edge_ca.auto_renew]",
+                hint="Leave auto-renewal out (the quickstart CA then expires and is only "
+                     "regenerated on restart), or upgrade to IoT Edge 1.3 or later.",
+            )
+        if isinstance(ca, Quickstart) and not settings.auto_renew.rotate_key:
+            raise SettingsError(
+                "a quickstart edge CA must renew with rotate_key = true",
+                hint="Use --rotate-key yes (the runtime requires it for auto-generated CAs).",
+            )
+    if isinstance(ca, Quickstart) and ca.expiry_days < 1:
+        raise SettingsError(
+            f"quickstart lifetime {ca.expiry_days} days: must be at least 1",
+            hint="Give the number of days, e.g. --quickstart-days 90.",
+        )
+    if isinstance(ca, Issued) and ca.expiry_days is not None and ca.expiry_days < 1:
+        raise SettingsError(
+            "expiry_days must be greater than 0",
+            hint="Give the number of days, e.g. 90.",
+        )
+
+
+def _auto_renew_table(ar: AutoRenew) -> dict[str, Any]:
+    return {"rotate_key": ar.rotate_key, "threshold": ar.threshold, "retry": ar.retry}
+
+
+def _est_tables(est: EstServer) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if est.trusted_certs:
+        out["trusted_certs"] = list(est.trusted_certs)
+    auth = {k: getattr(est, k) for k in ("username", "password", "identity_cert", "identity_pk",
+                                          "bootstrap_identity_cert", "bootstrap_identity_pk")
+            if getattr(est, k) is not None}
+    if auth:
+        out["auth"] = auth
+    out["urls"] = {"default": est.url}
+    return out
+
+
+# ---- tomlkit helpers ----------------------------------------------------------------------------
+
+
+def _item(value: Any, nl: str) -> Item:
+    item: Item = tomlkit.item(value)
+    item.trivia.trail = nl
+    return item
+
+
+def _table(values: dict[str, Any], nl: str, *, super_table: bool = False) -> Table:
+    table = tomlkit.table(super_table)
+    table.trivia.trail = nl
+    for key, value in values.items():
+        if isinstance(value, dict):
+            table.add(key, _table(value, nl))
+        else:
+            table.add(key, _item(value, nl))
+    return table
+
+
+def _set_keys(table: Table | Container, values: dict[str, Any], nl: str) -> None:
+    """Set scalar keys in place (existing keys keep their position and trailing comment)."""
+    for key, value in values.items():
+        if isinstance(value, dict):
+            sub = table.get(key)
+            if isinstance(sub, Table):
+                _set_keys(sub, value, nl)
+            else:
+                table[key] = _table(value, nl)
+        elif key in table:
+            old = table[key]
+            if isinstance(old, Item) and old.unwrap() == value:
+                continue
+            new = _item(value, nl)
+            if isinstance(old, Item):
+                new.trivia.indent = old.trivia.indent
+                new.trivia.comment_ws = old.trivia.comment_ws
+                new.trivia.comment = old.trivia.comment
+                new.trivia.trail = old.trivia.trail
+            table[key] = new
+        else:
+            _add_key(table, key, _item(value, nl))
+
+
+def _add_key(table: Table | Container, key: str, item: Item) -> None:
+    """Add a new key right after the table's last key/value, before its trailing comments.
+
+    ``Table.add`` would append after the comments that follow the table (the next commented
+    template example), which is not where a technician writes it.
+    """
+    container = table.value if isinstance(table, Table) else table
+    body = container.body
+    last = max((i for i, (k, v) in enumerate(body)
+                if k is not None and not isinstance(v, Table | AoT)), default=-1)
+    if isinstance(table, Table) and last + 1 < len(body):
+        # tomlkit has no public "insert at"; _insert_at keeps the body and key map consistent.
+        container._insert_at(last + 1, key, item)
+    else:
+        table.add(key, item)
+
+
+def _remove(table: Table, key: str) -> None:
+    """Remove a key or sub-table, keeping the comments that trail a removed sub-table.
+
+    tomlkit stores the comment lines after a table's last key (often the next commented
+    template example) inside that table, so deleting it would delete them too.
+    """
+    child = table.get(key)
+    trailing: list[Item] = []
+    if isinstance(child, Table):
+        body = child.value.body
+        last = max((i for i, (k, _) in enumerate(body) if k is not None), default=-1)
+        trailing = [item for _, item in body[last + 1:]]
+    is_last = bool(table.value.body) and table.value.body[-1][0] is not None and (
+        table.value.body[-1][0].key == key)
+    del table[key]
+    if is_last:
+        for item in trailing:
+            table.value.append(None, item)
+
+
+def _fragment(key: str, value: Any, nl: str) -> str:
+    """``key = value`` or a whole table, rendered by tomlkit as a stand-alone document."""
+    doc = tomlkit.document()
+    if isinstance(value, dict):
+        dotted = key.split(".")
+        inner: Any = value
+        for part in reversed(dotted[1:]):
+            inner = {part: inner}
+        doc.add(dotted[0], _table(inner, "\n", super_table=len(dotted) > 1))
+    else:
+        doc.add(key, tomlkit.item(value))
+    return tomlkit.dumps(doc).replace("\n", nl)
+
+
+# ---- placement next to the commented examples -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pending:
+    key: str
+    """Dotted key of what is missing: ``trust_bundle_cert``, ``edge_ca``, ``edge_ca.auto_renew``."""
+    value: Any
+    anchor: Callable[[list[str]], int | None]
+    """Index of the line after which the fragment goes, or None."""
+
+
+def _uncommented(line: str) -> str | None:
+    stripped = line.strip()
+    if not stripped.startswith("#"):
+        return None
+    return stripped.lstrip("#").strip()
+
+
+def _is_active_header(line: str) -> bool:
+    stripped = line.strip()
+    return stripped.startswith("[")
+
+
+def _comment_blocks(lines: list[str]) -> list[tuple[int, int]]:
+    blocks: list[tuple[int, int]] = []
+    start: int | None = None
+    for i, line in enumerate(lines):
+        if _uncommented(line) is not None:
+            if start is None:
+                start = i
+        elif start is not None:
+            blocks.append((start, i - 1))
+            start = None
+    if start is not None:
+        blocks.append((start, len(lines) - 1))
+    return blocks
+
+
+def _block_anchor(header: str, marker: Callable[[str], bool] | None = None
+                  ) -> Callable[[list[str]], int | None]:
+    """After the commented block that shows ``# [header]`` (and a line matching ``marker``)."""
+
+    def find(lines: list[str]) -> int | None:
+        fallback: int | None = None
+        for start, end in _comment_blocks(lines):
+            body = [_uncommented(lines[i]) or "" for i in range(start, end + 1)]
+            if not any(b.split("#")[0].strip() == f"[{header}]" for b in body):
+                continue
+            if marker is None or any(marker(b) for b in body):
+                return end
+            fallback = end if fallback is None else fallback
+        return fallback
+
+    return find
+
+
+def _key_anchor(key: str) -> Callable[[list[str]], int | None]:
+    """After the commented line ``# key = …``, only while no table has started yet."""
+
+    def find(lines: list[str]) -> int | None:
+        for i, line in enumerate(lines):
+            if _is_active_header(line):
+                return None
+            body = _uncommented(line)
+            if body is not None and body.replace(" ", "").startswith(f"{key}="):
+                return i
+        return None
+
+    return find
+
+
+def _starts(prefix: str) -> Callable[[str], bool]:
+    def match(body: str) -> bool:
+        return body.replace(" ", "").startswith(prefix)
+
+    return match
+
+
+def _edge_ca_anchor(settings: CertSettings) -> Callable[[list[str]], int | None]:
+    ca = settings.edge_ca
+    if isinstance(ca, Preloaded):
+        return _block_anchor("edge_ca", _starts("cert="))
+    if isinstance(ca, Quickstart):
+        return _block_anchor("edge_ca", _starts("auto_generated_edge_ca_expiry_days="))
+    if ca.method == "self_signed":
+        return _block_anchor("edge_ca", _starts("auto_generated_edge_ca_expiry_days="))
+    return _block_anchor("edge_ca", _starts(f'method="{ca.method}"'))
+
+
+def _splice(text: str, pending: _Pending, nl: str) -> str | None:
+    lines = text.splitlines(keepends=True)
+    index = pending.anchor(lines)
+    if index is None:
+        return None
+    head = "".join(lines[: index + 1])
+    if head and not head.endswith(("\n", "\r")):
+        head += nl
+    return head + _fragment(pending.key, pending.value, nl) + "".join(lines[index + 1:])
+
+
+def _add_plainly(doc: tomlkit.TOMLDocument, pending: _Pending, nl: str) -> None:
+    parts = pending.key.split(".")
+    if len(parts) == 1:
+        if isinstance(pending.value, dict):
+            doc.add(parts[0], _table(pending.value, nl))
+        else:
+            doc.add(parts[0], _item(pending.value, nl))
+        return
+    parent: Any = doc
+    for part in parts[:-1]:
+        if part not in parent:
+            parent.add(part, tomlkit.table(True))
+        parent = parent[part]
+    parent.add(parts[-1], _table(pending.value, nl))
+
+
+# ---- the edit -------------------------------------------------------------------------------
+
+
+def _edit_existing(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str) -> list[_Pending]:
+    """Edit what exists in place; return what is missing, in file order."""
+    pending: list[_Pending] = []
+    if settings.trust_bundle_cert is not None:
+        if "trust_bundle_cert" in doc:
+            _set_keys(doc, {"trust_bundle_cert": settings.trust_bundle_cert}, nl)
+        else:
+            pending.append(_Pending("trust_bundle_cert", settings.trust_bundle_cert,
+                                    _key_anchor("trust_bundle_cert")))
+
+    if settings.est is not None:
+        est = _est_tables(settings.est)
+        issuance = doc.get("cert_issuance")
+        if isinstance(issuance, Table) and isinstance(issuance.get("est"), Table):
+            _set_keys(issuance["est"], est, nl)
+        elif isinstance(issuance, Table):
+            issuance.add("est", _table(est, nl))
+        else:
+            pending.append(_Pending("cert_issuance.est", est, _block_anchor("cert_issuance.est")))
+
+    if settings.pkcs11 is not None:
+        keys: dict[str, Any] = {"pkcs11_lib_path": settings.pkcs11.lib_path}
+        if settings.pkcs11.base_slot is not None:
+            keys["pkcs11_base_slot"] = settings.pkcs11.base_slot
+        if isinstance(doc.get("aziot_keys"), Table):
+            _set_keys(doc["aziot_keys"], keys, nl)
+        else:
+            pending.append(_Pending("aziot_keys", keys, _block_anchor("aziot_keys")))
+
+    wanted = edge_ca_table(settings.edge_ca)
+    renew = _auto_renew_table(settings.auto_renew) if settings.auto_renew else None
+    current = doc.get("edge_ca")
+    if isinstance(current, Table):
+        keep_subject = not isinstance(settings.edge_ca, Preloaded) and "common_name" not in wanted
+        for key in list(current.keys()):
+            if key in wanted or key not in EDGE_CA_KEYS:
+                continue
+            if key == "subject" and keep_subject:
+                continue
+            if key == "auto_renew" and renew is not None:
+                continue
+            _remove(current, key)
+        _set_keys(current, wanted, nl)
+        if renew is not None:
+            if isinstance(current.get("auto_renew"), Table):
+                _set_keys(current["auto_renew"], renew, nl)
+            else:
+                pending.append(_Pending("edge_ca.auto_renew", renew,
+                                        _block_anchor("edge_ca.auto_renew")))
+    else:
+        pending.append(_Pending("edge_ca", wanted, _edge_ca_anchor(settings)))
+        if renew is not None:
+            pending.append(_Pending("edge_ca.auto_renew", renew,
+                                    _block_anchor("edge_ca.auto_renew")))
+    return pending
+
+
+def edit_config_toml(current: str | None, settings: CertSettings, release: EdgeRelease, *,
+                     template: str | None = None, where: str = "config.toml") -> str:
+    """The new config.toml text for ``settings``, keeping everything else byte-for-byte.
+
+    Args:
+        current: the device's config.toml text, or None when the device has none yet.
+        settings: the wanted certificate settings.
+        release: the device's IoT Edge release (1.2 or later).
+        template: the device's ``config.toml.edge.template`` text, used when ``current`` is None;
+            without it edgecert's own template is used.
+        where: name of the file for error messages.
+
+    Returns:
+        The new file text, in the file's own line endings.
+
+    Raises:
+        ConfigParseError: the starting text is not TOML.
+        SettingsError: the settings contradict each other or the release.
+    """
+    check_combination(settings, release)
+    source = current if current is not None else (template if template is not None
+                                                  else our_template())
+    nl = newline_of(source)
+    doc = parse_toml(source, where=where)
+    pending = _edit_existing(doc, settings, nl)
+    edited = tomlkit.dumps(doc)
+
+    # The plain edit: tomlkit places missing items (keys before tables, tables at the end).
+    plain_doc = parse_toml(edited, where=where)
+    for item in pending:
+        if item.key == "edge_ca.auto_renew" and isinstance(plain_doc.get("edge_ca"), Table):
+            plain_doc["edge_ca"].add("auto_renew", _table(item.value, nl))
+        else:
+            _add_plainly(plain_doc, item, nl)
+    plain = tomlkit.dumps(plain_doc)
+    expected = tomllib.loads(plain)
+
+    # The careful edit: each missing item right after its commented example.
+    placed = edited
+    for item in pending:
+        spliced = _splice(placed, item, nl)
+        if spliced is None:
+            spliced_doc = parse_toml(placed, where=where)
+            if item.key == "edge_ca.auto_renew" and isinstance(spliced_doc.get("edge_ca"), Table):
+                spliced_doc["edge_ca"].add("auto_renew", _table(item.value, nl))
+            else:
+                _add_plainly(spliced_doc, item, nl)
+            spliced = tomlkit.dumps(spliced_doc)
+        placed = spliced
+    try:
+        if tomllib.loads(placed) == expected:
+            return placed
+    except tomllib.TOMLDecodeError:
+        pass
+    return plain
