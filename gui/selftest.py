@@ -1,0 +1,309 @@
+"""Self-test of an installed or frozen edgecert: ``edgecert-gui --self-test``.
+
+Checks, in order, that every module imports, the data files load, the Qt platform plugins are
+there, the wizard renders (offscreen, no window is ever shown) and a demo chain can be generated
+and validated in a temporary folder. Prints one line per step and exits 0 when all pass, or 1
+naming the first failing step. The release build runs it on the frozen app before packaging it.
+
+``--self-test-report FILE`` also writes the report to FILE (a windowed Windows executable has no
+console to print to).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_DEMO_NAME = "selftest-device"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Outcome of one self-test step."""
+
+    name: str
+    ok: bool
+    detail: str
+    seconds: float
+
+
+class SelfTestFailed(Exception):
+    """A step found something wrong; the message says what."""
+
+
+def _walk(package: str) -> list[str]:
+    module = importlib.import_module(package)
+    names = [package]
+    for info in pkgutil.walk_packages(module.__path__, package + "."):
+        if info.name.rsplit(".", 1)[-1] == "__main__":
+            continue  # running, not importing: __main__ modules start the program
+        names.append(info.name)
+    return names
+
+
+def step_imports() -> str:
+    """Import every module of ``core`` and ``gui`` (catches modules a freezer left out)."""
+    names = _walk("core") + _walk("gui") + _walk("resources")
+    failed = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            failed.append(f"{name} ({type(exc).__name__}: {exc})")
+    if failed:
+        raise SelfTestFailed("cannot import " + "; ".join(failed))
+    if len(names) < 5:
+        raise SelfTestFailed(f"only {len(names)} modules found: {', '.join(names)}")
+    return f"{len(names)} modules"
+
+
+def step_resources() -> str:
+    """Load the release catalog and read every data file below ``resources/``."""
+    import tomllib
+
+    from core.resources import resources_dir
+    from core.versions import catalog
+
+    releases = catalog()
+    if not releases:
+        raise SelfTestFailed("the release catalog is empty")
+    root = resources_dir()
+    files = [p for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    for path in files:
+        data = path.read_bytes()
+        if path.suffix == ".toml":
+            try:
+                tomllib.loads(data.decode("utf-8"))
+            except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                raise SelfTestFailed(f"{path.relative_to(root)}: {exc}") from exc
+    if not (root / "versions.toml").is_file():
+        raise SelfTestFailed(f"versions.toml missing in {root}")
+    return f"{len(files)} files, releases {', '.join(releases)}"
+
+
+def _prepare_qt_environment() -> None:
+    # Render offscreen unless the caller chose a platform: the self-test never shows a window
+    # and must work on a build agent without a display.
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _app() -> Any:
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([sys.argv[0]])
+
+
+def step_qt_plugins() -> str:
+    """The native platform plugin of this OS ships with the app (needed for a real window)."""
+    from PySide6.QtCore import QLibraryInfo
+
+    _app()
+    plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
+    native = {"win32": "qwindows", "darwin": "qcocoa"}.get(sys.platform, "qxcb")
+    found = sorted(p.stem.removeprefix("lib") for p in (plugins / "platforms").glob("*"))
+    if not any(name.startswith(native) for name in found):
+        raise SelfTestFailed(f"platform plugin {native} missing in {plugins}; found {found}")
+    return f"platforms: {', '.join(found)}"
+
+
+def _make_wizard() -> Any:
+    """The wizard the app shows, built the way the app builds it."""
+    from PySide6.QtWidgets import QWidget, QWizard
+
+    app_module = importlib.import_module("gui.app")
+    factory = getattr(app_module, "create_window", None)
+    if callable(factory):
+        return factory()
+    try:
+        wizard_module = importlib.import_module("gui.wizard")
+    except ModuleNotFoundError as exc:
+        if exc.name != "gui.wizard":
+            raise
+        raise SelfTestFailed("no wizard: neither gui.app.create_window nor gui.wizard") from exc
+    preferred = getattr(wizard_module, "SetupWizard", None)
+    classes = [preferred] if isinstance(preferred, type) else []
+    classes += [
+        obj
+        for obj in vars(wizard_module).values()
+        if isinstance(obj, type) and issubclass(obj, QWizard) and obj is not QWizard
+    ]
+    if not classes:
+        raise SelfTestFailed("gui.wizard defines no QWizard")
+    window = classes[0]()
+    if not isinstance(window, QWidget):  # pragma: no cover - guarded by the issubclass above
+        raise SelfTestFailed("the wizard is not a widget")
+    return window
+
+
+def _is_blank(pixmap: Any) -> bool:
+    image = pixmap.toImage().scaled(48, 48)
+    colours = {image.pixel(x, y) for x in range(image.width()) for y in range(image.height())}
+    return len(colours) < 2
+
+
+def step_wizard() -> str:
+    """Build the wizard and render the window and each of its pages offscreen."""
+    from PySide6.QtWidgets import QWizard
+
+    app = _app()
+    window = _make_wizard()
+    try:
+        window.show()
+        app.processEvents()
+        rendered = window.grab()
+        if rendered.isNull() or _is_blank(rendered):
+            raise SelfTestFailed("the wizard window renders blank")
+        pages = 0
+        if isinstance(window, QWizard):
+            for page_id in window.pageIds():
+                page = window.page(page_id)
+                page.resize(window.size())
+                shot = page.grab()
+                if shot.isNull():
+                    raise SelfTestFailed(f"page {page_id} ({page.title()!r}) does not render")
+                pages += 1
+        return f"{type(window).__name__} {rendered.width()}x{rendered.height()}, {pages} pages"
+    finally:
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+
+
+def _demo_chain_with_core(out: Path) -> str | None:
+    """Generate and validate through ``core.chain`` when that package provides a demo chain."""
+    try:
+        chain = importlib.import_module("core.chain")
+    except ModuleNotFoundError as exc:
+        if exc.name != "core.chain":
+            raise
+        return None
+    demo = getattr(chain, "generate_demo_chain", None) or getattr(chain, "demo_chain", None)
+    validate = getattr(chain, "validate_chain", None)
+    if demo is None or validate is None:
+        return None
+    result = demo(out, _DEMO_NAME)
+    findings = validate(result)
+    errors = [f for f in findings if str(getattr(f, "severity", "")).lower().endswith("error")]
+    if errors:
+        raise SelfTestFailed("demo chain has errors: " + "; ".join(map(str, errors)))
+    return f"core.chain demo chain valid ({len(findings)} findings)"
+
+
+def _demo_chain_with_cryptography() -> str:
+    """Stand-in until ``core.chain`` exists: root -> edge CA with the bundled crypto backend."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def issue(subject: str, key: Any, issuer: str, signer: Any, pathlen: int) -> x509.Certificate:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=pathlen), critical=True)
+            .sign(signer, hashes.SHA256())
+        )
+
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    edge_key = ec.generate_private_key(ec.SECP256R1())
+    root = issue("selftest root", root_key, "selftest root", root_key, 1)
+    edge = issue(f"{_DEMO_NAME}.ca", edge_key, "selftest root", root_key, 0)
+    edge.verify_directly_issued_by(root)
+    return "root -> edge CA signed and verified with cryptography (core.chain not present)"
+
+
+def step_chain() -> str:
+    """Generate a demo chain in a temporary folder and validate it."""
+    with tempfile.TemporaryDirectory(prefix="edgecert-selftest-") as tmp:
+        out = Path(tmp) / "chain"
+        return _demo_chain_with_core(out) or _demo_chain_with_cryptography()
+
+
+STEPS: tuple[tuple[str, Callable[[], str]], ...] = (
+    ("imports", step_imports),
+    ("resources", step_resources),
+    ("qt-plugins", step_qt_plugins),
+    ("wizard", step_wizard),
+    ("chain", step_chain),
+)
+
+
+def run_steps() -> list[StepResult]:
+    """Run every step; stop at the first failure (later steps depend on earlier ones)."""
+    _prepare_qt_environment()
+    results = []
+    for name, func in STEPS:
+        start = time.perf_counter()
+        try:
+            detail, ok = func(), True
+        except SelfTestFailed as exc:
+            detail, ok = str(exc), False
+        except Exception as exc:
+            last = traceback.extract_tb(exc.__traceback__)[-1]
+            detail = f"{type(exc).__name__}: {exc} ({Path(last.filename).name}:{last.lineno})"
+            ok = False
+        results.append(StepResult(name, ok, detail, time.perf_counter() - start))
+        if not ok:
+            break
+    return results
+
+
+def format_report(results: Sequence[StepResult], total: float) -> str:
+    """Human-readable report: one line per step, then the verdict."""
+    from core import __version__
+
+    lines = [f"edgecert {__version__} self-test ({sys.platform}, frozen={_frozen()})"]
+    for r in results:
+        lines.append(f"  {'ok  ' if r.ok else 'FAIL'} {r.name:<11} {r.seconds:6.2f}s  {r.detail}")
+    failed = [r.name for r in results if not r.ok]
+    verdict = f"FAILED at step {failed[0]}" if failed else "all steps passed"
+    lines.append(f"self-test {verdict} in {total:.2f}s")
+    return "\n".join(lines) + "\n"
+
+
+def _frozen() -> bool:
+    return bool(getattr(sys, "frozen", False))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the self-test; 0 when every step passed, 1 otherwise.
+
+    Args:
+        argv: the command line; ``--self-test-report FILE`` also writes the report to FILE.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    report_file = None
+    if "--self-test-report" in args:
+        index = args.index("--self-test-report")
+        if index + 1 >= len(args):
+            if sys.stderr is not None:
+                sys.stderr.write("--self-test-report needs a file name\n")
+            return 2
+        report_file = Path(args[index + 1])
+    start = time.perf_counter()
+    results = run_steps()
+    text = format_report(results, time.perf_counter() - start)
+    if sys.stdout is not None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if report_file is not None:
+        report_file.write_text(text, encoding="utf-8")
+    return 0 if results and all(r.ok for r in results) and len(results) == len(STEPS) else 1
