@@ -1,0 +1,95 @@
+"""What every page shares: access to the WizardState, background jobs and the busy flag."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QLabel, QWizardPage
+
+from core.progress import CancelToken
+from gui import workers
+
+if TYPE_CHECKING:
+    from gui.state import WizardState
+    from gui.wizard import SetupWizard
+
+
+class Page(QWizardPage):
+    """A wizard page whose Next is blocked while its own background jobs run."""
+
+    def __init__(self, title: str, subtitle: str = "") -> None:
+        super().__init__()
+        self.setTitle(title)
+        if subtitle:
+            self.setSubTitle(subtitle)
+        self._jobs: list[workers.JobHandle] = []
+
+    # -- wiring ------------------------------------------------------------------------------
+    @property
+    def wiz(self) -> SetupWizard:
+        from gui.wizard import SetupWizard
+
+        w = self.wizard()
+        assert isinstance(w, SetupWizard)
+        return w
+
+    @property
+    def state(self) -> WizardState:
+        return self.wiz.state
+
+    # -- background work ---------------------------------------------------------------------
+    def run(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+        cancel: CancelToken | None = None,
+        **kwargs: Any,
+    ) -> workers.JobHandle:
+        """Start a job that belongs to this page; Next waits for it."""
+        handle = workers.run_job(
+            self, fn, *args, on_success=on_success, on_failure=on_failure,
+            on_progress=on_progress, cancel=cancel, **kwargs,
+        )
+        self._jobs.append(handle)
+        handle.done.connect(self._job_done)
+        self.completeChanged.emit()
+        return handle
+
+    def _job_done(self) -> None:
+        self._jobs = [j for j in self._jobs if not j.finished]
+        self.completeChanged.emit()
+
+    @property
+    def busy(self) -> bool:
+        return any(not j.finished for j in self._jobs)
+
+    def cancel_jobs(self) -> None:
+        for job in self._jobs:
+            job.cancel()
+
+    def isComplete(self) -> bool:
+        return not self.busy and self.ready()
+
+    def ready(self) -> bool:
+        """Page-specific completeness (besides 'no job running')."""
+        return True
+
+    def loses_work_on_cancel(self) -> bool:
+        """Whether closing the wizard now would throw away something (asked before closing)."""
+        return self.busy
+
+    def refresh(self) -> None:
+        """Re-read the state into the widgets (after Back, or restored settings)."""
+
+
+def note(text: str, *, object_name: str = "") -> QLabel:
+    """A wrapped explanatory label."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    if object_name:
+        label.setObjectName(object_name)
+    return label

@@ -1,0 +1,468 @@
+"""Page 2: the certificate chain (demo, issue from own CA, CSR + signed import, import files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.errors import PasswordRequiredError, WrongPasswordError
+from core.progress import CancelToken, ProgressEvent
+from gui import backend, dialogs
+from gui.pages.base import Page, note
+from gui.state import CHAIN_MODES, ChainMode
+from gui.widgets.chain_view import ChainView
+from gui.widgets.findings import FindingsList
+
+MODE_TEXT: dict[ChainMode, tuple[str, str]] = {
+    "demo": ("&Demo chain (test only)",
+             "A root, an intermediate and an edge CA made here. For trials and labs, "
+             "not for production."),
+    "issue": ("&Issue from my own CA",
+              "Your CA certificate and key sign a new edge CA for this device."),
+    "csr": ("Certificate &request for an external CA",
+            "A new key stays here; send the CSR to your PKI and import the signed certificate."),
+    "import": ("I&mport existing files",
+               "PEM, DER or PFX files: drop them here or browse. Password prompts as needed."),
+}
+
+
+def _file_row(parent: QWidget, edit: QLineEdit, caption: str, filt: str) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    browse = QPushButton("Browse…")
+    browse.setToolTip(caption)
+
+    def pick() -> None:
+        path, _ = QFileDialog.getOpenFileName(parent, caption, edit.text(), filt)
+        if path:
+            edit.setText(path)
+            edit.editingFinished.emit()
+
+    browse.clicked.connect(pick)
+    row.addWidget(browse)
+    return row
+
+
+CERT_FILTER = "Certificates and keys (*.pem *.crt *.cer *.der *.key *.pfx *.p12);;All files (*)"
+
+
+class DropList(QListWidget):
+    """A file list that accepts drag and drop from the file manager."""
+
+    files_dropped = Signal(list)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("importList")
+        self.setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setToolTip("Drop certificate, key or PFX files here")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: Any) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
+
+
+class ChainPage(Page):
+    def __init__(self) -> None:
+        super().__init__(
+            "Certificate chain",
+            "Root → intermediate → edge CA. Errors must be fixed before going on; warnings "
+            "are for your judgement.",
+        )
+        self.setObjectName("chainPage")
+        self._generation = 0
+        self._cancel: CancelToken | None = None
+
+        # -- mode choice
+        self.modes = QButtonGroup(self)
+        mode_box = QGroupBox("Where the chain comes from")
+        mode_layout = QVBoxLayout(mode_box)
+        for i, mode in enumerate(CHAIN_MODES):
+            text, tip = MODE_TEXT[mode]
+            button = QRadioButton(text)
+            button.setObjectName(f"mode_{mode}")
+            button.setToolTip(tip)
+            self.modes.addButton(button, i)
+            mode_layout.addWidget(button)
+
+        self.device_id = QLineEdit()
+        self.device_id.setObjectName("deviceId")
+        self.device_id.setToolTip("The IoT Hub device ID; the edge CA is named <device ID>.ca")
+        self.key_type = QComboBox()
+        self.key_type.setObjectName("keyType")
+        self.key_type.addItem("EC P-256 (fast, recommended)", "ec")
+        self.key_type.addItem("RSA (4096 for CAs)", "rsa")
+        self.output_dir = QLineEdit()
+        self.output_dir.setObjectName("outputDir")
+        self.output_dir.setToolTip("Generated keys (0600), certificates and reports go here")
+        common = QFormLayout()
+        common.addRow("Device &ID:", self.device_id)
+        common.addRow("&Key type:", self.key_type)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.output_dir, 1)
+        out_browse = QPushButton("Browse…")
+        out_browse.clicked.connect(self._pick_output)
+        out_row.addWidget(out_browse)
+        common.addRow("&Output folder:", out_row)
+
+        # -- per-mode inputs
+        self.stack = QStackedWidget()
+        self.stack.addWidget(note(MODE_TEXT["demo"][1] + " Generation starts as soon as you "
+                                  "choose it."))
+        issue = QWidget()
+        issue_form = QFormLayout(issue)
+        self.ca_cert = QLineEdit()
+        self.ca_cert.setObjectName("caCert")
+        self.ca_key = QLineEdit()
+        self.ca_key.setObjectName("caKey")
+        issue_form.addRow("CA &certificate:", _file_row(self, self.ca_cert, "CA certificate",
+                                                        CERT_FILTER))
+        issue_form.addRow("CA private k&ey:", _file_row(self, self.ca_key, "CA private key",
+                                                        CERT_FILTER))
+        self.issue_button = QPushButton("Issue &edge CA")
+        self.issue_button.setObjectName("issueButton")
+        issue_form.addRow(self.issue_button)
+        self.stack.addWidget(issue)
+        csr = QWidget()
+        csr_form = QFormLayout(csr)
+        self.csr_button = QPushButton("Create &request (CSR)")
+        self.csr_button.setObjectName("csrButton")
+        self.csr_path = QLabel("")
+        self.csr_path.setObjectName("csrPath")
+        self.csr_path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.signed_cert = QLineEdit()
+        self.signed_cert.setObjectName("signedCert")
+        self.signed_button = QPushButton("Import &signed certificate")
+        self.signed_button.setObjectName("signedButton")
+        csr_form.addRow(self.csr_button, self.csr_path)
+        csr_form.addRow("&Signed chain:", _file_row(self, self.signed_cert,
+                                                    "Signed certificate chain", CERT_FILTER))
+        csr_form.addRow(self.signed_button)
+        self.stack.addWidget(csr)
+        imp = QWidget()
+        imp_layout = QVBoxLayout(imp)
+        self.import_list = DropList()
+        imp_buttons = QHBoxLayout()
+        add = QPushButton("&Add files…")
+        add.setObjectName("addFiles")
+        remove = QPushButton("&Remove")
+        self.load_button = QPushButton("&Load")
+        self.load_button.setObjectName("loadButton")
+        imp_buttons.addWidget(add)
+        imp_buttons.addWidget(remove)
+        imp_buttons.addStretch(1)
+        imp_buttons.addWidget(self.load_button)
+        imp_layout.addWidget(QLabel("Edge CA certificate (full chain), its key, and the root:"))
+        imp_layout.addWidget(self.import_list, 1)
+        imp_layout.addLayout(imp_buttons)
+        self.stack.addWidget(imp)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("chainProgress")
+        self.progress.setRange(0, 0)
+        self.progress.hide()
+        self.status = QLabel("")
+        self.status.setObjectName("chainStatus")
+        self.status.setWordWrap(True)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(mode_box)
+        left_layout.addLayout(common)
+        left_layout.addWidget(self.stack, 1)
+        left_layout.addWidget(self.progress)
+        left_layout.addWidget(self.status)
+
+        self.chain_view = ChainView()
+        self.findings = FindingsList()
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.chain_view)
+        right.addWidget(self.findings)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+
+        self.modes.idToggled.connect(self._mode_toggled)
+        self.device_id.editingFinished.connect(self._inputs_changed)
+        self.key_type.currentIndexChanged.connect(lambda _i: self._inputs_changed())
+        self.output_dir.editingFinished.connect(self._store_common)
+        self.issue_button.clicked.connect(self.start_issue)
+        self.csr_button.clicked.connect(self.start_csr)
+        self.signed_button.clicked.connect(self.start_import_signed)
+        self.import_list.files_dropped.connect(self.add_import_files)
+        add.clicked.connect(self._browse_import)
+        remove.clicked.connect(self._remove_selected)
+        self.load_button.clicked.connect(self.start_import)
+        self.ca_cert.editingFinished.connect(self._store_common)
+        self.ca_key.editingFinished.connect(self._store_common)
+        self.signed_cert.editingFinished.connect(self._store_common)
+        self.setTabOrder(self.device_id, self.key_type)
+        self.setTabOrder(self.key_type, self.output_dir)
+
+    # -- state <-> widgets -------------------------------------------------------------------
+    def initializePage(self) -> None:
+        self.refresh()
+        if self.state.chain is None and self.state.chain_mode == "demo" and not self.busy:
+            self.start_demo()
+
+    def refresh(self) -> None:
+        s = self.state
+        self.modes.blockSignals(True)
+        self.modes.button(CHAIN_MODES.index(s.chain_mode)).setChecked(True)
+        self.modes.blockSignals(False)
+        self.stack.setCurrentIndex(CHAIN_MODES.index(s.chain_mode))
+        self.device_id.setText(s.device_id)
+        self.key_type.setCurrentIndex(0 if s.key_type == "ec" else 1)
+        self.output_dir.setText(str(s.resolved_output_dir()))
+        self.ca_cert.setText(s.ca_cert_file)
+        self.ca_key.setText(s.ca_key_file)
+        self.signed_cert.setText(s.signed_cert_file)
+        self.import_list.clear()
+        self.import_list.addItems(s.import_files)
+        self._show_outcome()
+
+    def _store_common(self) -> None:
+        s = self.state
+        s.device_id = self.device_id.text().strip()
+        s.key_type = self.key_type.currentData()
+        s.output_dir = self.output_dir.text().strip()
+        s.ca_cert_file = self.ca_cert.text().strip()
+        s.ca_key_file = self.ca_key.text().strip()
+        s.signed_cert_file = self.signed_cert.text().strip()
+
+    def _pick_output(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Output folder", self.output_dir.text())
+        if path:
+            self.output_dir.setText(path)
+            self._store_common()
+
+    def _mode_toggled(self, button_id: int, checked: bool) -> None:
+        if not checked:
+            return
+        mode = CHAIN_MODES[button_id]
+        self.stack.setCurrentIndex(button_id)
+        if mode == self.state.chain_mode:
+            return
+        self.state.chain_mode = mode
+        self._drop_chain()
+        if mode == "demo":
+            self.start_demo()  # key generation starts as soon as the choice is made
+
+    def _inputs_changed(self) -> None:
+        before = (self.state.device_id, self.state.key_type)
+        self._store_common()
+        if (self.state.device_id, self.state.key_type) != before and \
+                self.state.chain_mode == "demo":
+            self._drop_chain()
+            self.start_demo()
+
+    def _drop_chain(self) -> None:
+        self._generation += 1  # results of older jobs are ignored
+        if self._cancel is not None:
+            self._cancel.cancel()
+        self.state.chain = None
+        self.state.findings = ()
+        self.state.forget_plan()
+        self._show_outcome()
+        self.completeChanged.emit()
+
+    # -- jobs -----------------------------------------------------------------------------------
+    def _start(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+        self._store_common()
+        self._generation += 1
+        generation = self._generation
+        if self._cancel is not None:
+            self._cancel.cancel()
+        self._cancel = CancelToken()
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.status.setText(what + "…")
+
+        def done(outcome: backend.ChainOutcome) -> None:
+            if generation == self._generation:
+                self._accept_outcome(outcome)
+
+        def failed(exc: BaseException) -> None:
+            if generation != self._generation:
+                return
+            self.progress.hide()
+            self.status.setText(f"{what} failed.")
+            self._on_failure(exc, retry=lambda: self._start(what, fn, *args, **kwargs))
+
+        self.run(fn, *args, on_success=done, on_failure=failed, on_progress=self._progressed,
+                 cancel=self._cancel, **kwargs)
+        self.completeChanged.emit()
+
+    def _progressed(self, event: ProgressEvent) -> None:
+        if event.total:
+            self.progress.setRange(0, event.total)
+            self.progress.setValue(event.done)
+        self.status.setText(event.message or event.step)
+
+    def _on_failure(self, exc: BaseException, retry: Any) -> None:
+        if isinstance(exc, PasswordRequiredError | WrongPasswordError):
+            if isinstance(exc, WrongPasswordError):
+                dialogs.show_error(self, exc)
+            where = exc.where or "the file"
+            password = dialogs.ask_password(self, "Password", f"Password for {where}:")
+            if password is not None:
+                self.state.file_passwords[str(exc.where or "")] = password
+                retry()
+                return
+        else:
+            dialogs.show_error(self, exc)
+        self.status.setText(str(exc))
+
+    def start_demo(self) -> None:
+        self._start("Generating the demo chain", backend.demo_chain, self._snapshot())
+
+    def start_issue(self) -> None:
+        self._start("Issuing the edge CA", backend.issue_from_ca, self._snapshot())
+
+    def start_csr(self) -> None:
+        self._store_common()
+
+        def done(result: tuple[Path, bytes]) -> None:
+            path, pem = result
+            self.state.csr_pem = pem
+            self.csr_path.setText(str(path))
+            self.progress.hide()
+            self.status.setText(f"Request written to {path}. Send it to your CA, then import "
+                                "the signed certificate.")
+
+        def failed(exc: BaseException) -> None:
+            self.progress.hide()
+            dialogs.show_error(self, exc)
+
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.status.setText("Creating the key and the request…")
+        self.run(backend.make_csr, self._snapshot(), on_success=done, on_failure=failed)
+
+    def start_import_signed(self) -> None:
+        self._start("Importing the signed certificate", backend.import_signed, self._snapshot())
+
+    def start_import(self) -> None:
+        self.state.import_files = [self.import_list.item(i).text()
+                                   for i in range(self.import_list.count())]
+        self._start("Reading the files", backend.import_files, self._snapshot())
+
+    def add_import_files(self, paths: list[str]) -> None:
+        known = set(self.state.import_files)
+        for p in paths:
+            if p not in known:
+                self.import_list.addItem(p)
+                known.add(p)
+        self.state.import_files = [self.import_list.item(i).text()
+                                   for i in range(self.import_list.count())]
+        if self.state.chain_mode != "import":
+            self.modes.button(CHAIN_MODES.index("import")).setChecked(True)
+        self.start_import()
+
+    def _browse_import(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Certificate files", "", CERT_FILTER)
+        if paths:
+            self.add_import_files(paths)
+
+    def _remove_selected(self) -> None:
+        for item in self.import_list.selectedItems():
+            self.import_list.takeItem(self.import_list.row(item))
+        self.state.import_files = [self.import_list.item(i).text()
+                                   for i in range(self.import_list.count())]
+        self._drop_chain()
+
+    def _snapshot(self) -> backend.ChainRequest:
+        return backend.chain_request(self.state)
+
+    def revalidate(self) -> None:
+        """The release changed: check the loaded chain against the new rules."""
+        if self.state.chain is None:
+            return
+        generation = self._generation
+
+        def done(outcome: backend.ChainOutcome) -> None:
+            if generation == self._generation:
+                self._accept_outcome(outcome)
+
+        self.run(backend.revalidate, self.state.chain, self.state.release_key,
+                 on_success=done)
+
+    def _accept_outcome(self, outcome: backend.ChainOutcome) -> None:
+        self.progress.hide()
+        self.state.chain = outcome
+        self.state.findings = outcome.findings
+        self.state.forget_plan()
+        errors = sum(1 for f in outcome.findings if backend.severity(f) == "error")
+        warnings = sum(1 for f in outcome.findings if backend.severity(f) == "warning")
+        if errors:
+            self.status.setText(f"{errors} error(s) must be fixed before going on.")
+        else:
+            self.status.setText("Chain ready" + (f" ({warnings} warning(s))." if warnings
+                                                 else "."))
+        self._show_outcome()
+        self.completeChanged.emit()
+
+    def _show_outcome(self) -> None:
+        outcome = self.state.chain
+        warning_days = backend.warning_days(self.state.release_key)
+        if outcome is None:
+            self.chain_view.set_rows([])
+            self.findings.set_findings([])
+            self.findings.clear()
+            return
+        self.chain_view.set_rows(outcome.rows, warning_days=warning_days)
+        self.findings.set_findings(outcome.findings)
+
+    # -- completeness ------------------------------------------------------------------------
+    def ready(self) -> bool:
+        return self.state.chain is not None and not self.state.has_blocking_findings
+
+    def loses_work_on_cancel(self) -> bool:
+        # A generated chain is on disk already; only a running job would be lost.
+        return self.busy

@@ -1,0 +1,100 @@
+"""Page 7: verify and summary: check results, expiry and renewal, thumbprints, backup, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+)
+
+from gui import backend, dialogs, report
+from gui.pages.base import Page
+
+_RESULT_ICON = {"ok": "✔", "warning": "⚠", "error": "✖", "fatal": "✖", "skipped": "–",
+                "ignored": "–"}
+
+
+class SummaryPage(Page):
+    def __init__(self) -> None:
+        super().__init__("Verified: summary",
+                         "What the device reports now, and what to remember for the work order.")
+        self.setObjectName("summaryPage")
+        self.checks = QTreeWidget()
+        self.checks.setObjectName("checkResults")
+        self.checks.setHeaderLabels(["Result", "Check", "Details"])
+        self.checks.setRootIsDecorated(False)
+        self.facts = QLabel("")
+        self.facts.setObjectName("summaryFacts")
+        self.facts.setWordWrap(True)
+        self.facts.setTextFormat(self.facts.textFormat().RichText)
+        self.save_button = QPushButton("&Save report…")
+        self.save_button.setObjectName("saveReport")
+        self.save_button.setToolTip("An HTML report for the work order (no secrets in it)")
+        self.open_button = QPushButton("&Open output folder")
+        self.open_button.setObjectName("openFolder")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.open_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>iotedge check</b>, certificate checks:"))
+        layout.addWidget(self.checks, 1)
+        layout.addWidget(self.facts)
+        layout.addLayout(buttons)
+        self.summary: backend.Summary | None = None
+        self.save_button.clicked.connect(self._save_clicked)
+        self.open_button.clicked.connect(self.open_output_folder)
+
+    def initializePage(self) -> None:
+        self.summary = None
+        self.checks.clear()
+        self.facts.setText("Collecting the results…")
+        self.run(backend.summarize, backend.summary_request(self.state), on_success=self._show)
+
+    def _show(self, summary: backend.Summary) -> None:
+        self.summary = summary
+        self.checks.clear()
+        for check in summary.checks:
+            item = QTreeWidgetItem([f"{_RESULT_ICON.get(check.result, '?')} {check.result}",
+                                    check.check_id, " ".join(check.details)])
+            item.setToolTip(2, "\n".join(check.details))
+            self.checks.addTopLevelItem(item)
+        if not summary.checks:
+            self.checks.addTopLevelItem(QTreeWidgetItem(["–", "no checks", summary.checks_note]))
+        for col in (0, 1):
+            self.checks.resizeColumnToContents(col)
+        self.facts.setText(report.facts_html(summary))
+        self.completeChanged.emit()
+
+    def _save_clicked(self) -> None:
+        if self.summary is None:
+            return
+        default = self.state.resolved_output_dir() / f"edgecert-report-{self.state.device_id}.html"
+        path, _ = QFileDialog.getSaveFileName(self, "Save report", str(default),
+                                              "HTML (*.html)")
+        if path:
+            self.save_report(Path(path))
+
+    def save_report(self, path: Path) -> None:
+        assert self.summary is not None
+
+        def saved(_: object) -> None:
+            dialogs.inform(self, "Report saved", f"Report written to {path}")
+
+        self.run(report.write_report, self.summary, path, on_success=saved)
+
+    def open_output_folder(self) -> None:
+        folder = self.state.resolved_output_dir()
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def ready(self) -> bool:
+        return self.summary is not None

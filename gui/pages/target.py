@@ -1,0 +1,287 @@
+"""Page 4: where to deploy (SSH device, EFLOW VM, this computer, export bundle); read its state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.errors import HostKeyChangedError, HostKeyUnknownError
+from gui import backend, dialogs
+from gui.pages.base import Page, note
+from gui.state import TARGET_KINDS, TargetKind
+
+KIND_TEXT: dict[TargetKind, tuple[str, str]] = {
+    "ssh": ("&SSH device", "A Linux device reachable over SSH; sudo is needed on it."),
+    "eflow": ("&EFLOW virtual machine", "The IoT Edge VM on this Windows computer."),
+    "local": ("This &computer", "IoT Edge runs here; edgecert uses sudo."),
+    "bundle": ("E&xport a bundle", "Write the files, configuration and an install script to a "
+               "folder for another way to reach the device."),
+}
+
+
+class TargetPage(Page):
+    def __init__(self) -> None:
+        super().__init__("Target",
+                         "Where the chain goes. Nothing is changed on the device before Deploy; "
+                         "this page only reads its current state.")
+        self.setObjectName("targetPage")
+        self.kinds = QButtonGroup(self)
+        kind_box = QGroupBox("Deploy to")
+        kind_layout = QVBoxLayout(kind_box)
+        for i, kind in enumerate(TARGET_KINDS):
+            text, tip = KIND_TEXT[kind]
+            button = QRadioButton(text)
+            button.setObjectName(f"target_{kind}")
+            button.setToolTip(tip)
+            self.kinds.addButton(button, i)
+            kind_layout.addWidget(button)
+
+        # -- SSH / EFLOW connection
+        self.host = QLineEdit()
+        self.host.setObjectName("host")
+        self.host.setPlaceholderText("device.example.org or 192.0.2.10")
+        self.port = QSpinBox()
+        self.port.setObjectName("port")
+        self.port.setRange(1, 65535)
+        self.user = QLineEdit()
+        self.user.setObjectName("user")
+        self.key_file = QLineEdit()
+        self.key_file.setObjectName("keyFile")
+        self.key_file.setPlaceholderText("~/.ssh/id_ed25519 (empty: use the SSH agent)")
+        key_browse = QPushButton("Browse…")
+        key_browse.clicked.connect(self._pick_key)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key_file, 1)
+        key_row.addWidget(key_browse)
+        self.use_password = QCheckBox("Log in with a &password instead of a key")
+        self.use_password.setObjectName("usePassword")
+        self.ssh_password = QLineEdit()
+        self.ssh_password.setObjectName("sshPassword")
+        self.ssh_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.ssh_password.setToolTip("Used for this session only; never stored")
+        self.detect_button = QPushButton("&Detect EFLOW address")
+        self.detect_button.setObjectName("detectButton")
+        conn = QWidget()
+        form = QFormLayout(conn)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("&Host:", self.host)
+        form.addRow("P&ort:", self.port)
+        form.addRow("&User:", self.user)
+        form.addRow("&Key file:", key_row)
+        form.addRow(self.use_password)
+        form.addRow("SSH pass&word:", self.ssh_password)
+        form.addRow(self.detect_button)
+        self.conn = conn
+
+        self.sudo_password = QLineEdit()
+        self.sudo_password.setObjectName("sudoPassword")
+        self.sudo_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.sudo_password.setToolTip("Only if sudo asks for one; never stored")
+        sudo_row = QFormLayout()
+        sudo_row.addRow("S&udo password:", self.sudo_password)
+        self.sudo_widget = QWidget()
+        self.sudo_widget.setLayout(sudo_row)
+
+        bundle = QWidget()
+        bundle_form = QFormLayout(bundle)
+        self.bundle_dir = QLineEdit()
+        self.bundle_dir.setObjectName("bundleDir")
+        bundle_browse = QPushButton("Browse…")
+        bundle_browse.clicked.connect(self._pick_bundle)
+        bundle_row = QHBoxLayout()
+        bundle_row.addWidget(self.bundle_dir, 1)
+        bundle_row.addWidget(bundle_browse)
+        bundle_form.addRow("Bundle &folder:", bundle_row)
+        bundle_form.addRow(note("The bundle holds the certificates, the key (0600), the new "
+                                "configuration and a script that installs them with the right "
+                                "owners and modes and keeps a backup."))
+
+        self.stack = QStackedWidget()
+        connect_page = QWidget()
+        connect_layout = QVBoxLayout(connect_page)
+        connect_layout.setContentsMargins(0, 0, 0, 0)
+        connect_layout.addWidget(conn)
+        connect_layout.addWidget(self.sudo_widget)
+        connect_layout.addStretch(1)
+        self.stack.addWidget(connect_page)
+        self.stack.addWidget(bundle)
+
+        self.test_button = QPushButton("&Test connection and read the device")
+        self.test_button.setObjectName("testButton")
+        self.status = QLabel("")
+        self.status.setObjectName("targetStatus")
+        self.status.setWordWrap(True)
+        self.device_view = QPlainTextEdit()
+        self.device_view.setObjectName("deviceState")
+        self.device_view.setReadOnly(True)
+        self.device_view.setPlaceholderText("The device's current state appears here.")
+
+        left = QVBoxLayout()
+        left.addWidget(kind_box)
+        left.addWidget(self.stack, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.test_button)
+        right.addWidget(self.status)
+        right.addWidget(QLabel("Current device state:"))
+        right.addWidget(self.device_view, 1)
+        row = QHBoxLayout()
+        row.addLayout(left, 1)
+        row.addLayout(right, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+
+        self.kinds.idToggled.connect(self._kind_toggled)
+        for edit in (self.host, self.user, self.key_file, self.ssh_password, self.sudo_password,
+                     self.bundle_dir):
+            edit.textChanged.connect(self._changed)
+        self.port.valueChanged.connect(self._changed)
+        self.use_password.toggled.connect(self._changed)
+        self.test_button.clicked.connect(self.test_connection)
+        self.detect_button.clicked.connect(self.detect_eflow)
+
+    # -- state <-> widgets ---------------------------------------------------------------------
+    def initializePage(self) -> None:
+        if self.state.platform == "eflow" and self.state.target_kind == "ssh":
+            self.state.target_kind = "eflow"
+        self.refresh()
+
+    def refresh(self) -> None:
+        s = self.state
+        edits: list[QWidget] = [self.host, self.user, self.key_file, self.ssh_password,
+                                self.sudo_password, self.bundle_dir, self.port,
+                                self.use_password]
+        for w in edits:
+            w.blockSignals(True)
+        self.host.setText(s.host)
+        self.port.setValue(s.port)
+        self.user.setText(s.user)
+        self.key_file.setText(s.key_file)
+        self.use_password.setChecked(s.use_password)
+        self.ssh_password.setText(s.ssh_password)
+        self.sudo_password.setText(s.sudo_password)
+        self.bundle_dir.setText(s.bundle_dir or str(s.resolved_output_dir() / "bundle"))
+        for w in edits:
+            w.blockSignals(False)
+        self.kinds.button(TARGET_KINDS.index(s.target_kind)).setChecked(True)
+        self._update_visibility()
+        self._show_device_state()
+
+    def _kind_toggled(self, button_id: int, checked: bool) -> None:
+        if checked:
+            kind = TARGET_KINDS[button_id]
+            if kind != self.state.target_kind:
+                self.state.target_kind = kind
+                if kind == "eflow" and not self.state.user:
+                    self.state.user = "iotedge-user"
+                    self.user.setText("iotedge-user")
+                self.state.forget_results_after_target()
+            self._update_visibility()
+            self._show_device_state()
+            self.completeChanged.emit()
+
+    def _changed(self, *_: Any) -> None:
+        s = self.state
+        new = (self.host.text().strip(), self.port.value(), self.user.text().strip(),
+               self.key_file.text().strip(), self.use_password.isChecked())
+        if new != (s.host, s.port, s.user, s.key_file, s.use_password):
+            if new[0] != s.host or new[1] != s.port:
+                s.accepted_host_key = ""
+            s.forget_results_after_target()
+            self._show_device_state()
+        s.host, s.port, s.user, s.key_file, s.use_password = new
+        s.ssh_password = self.ssh_password.text()
+        s.sudo_password = self.sudo_password.text()
+        s.bundle_dir = self.bundle_dir.text().strip()
+        self._update_visibility()
+        self.completeChanged.emit()
+
+    def _update_visibility(self) -> None:
+        kind = self.state.target_kind
+        self.stack.setCurrentIndex(1 if kind == "bundle" else 0)
+        self.conn.setVisible(kind in ("ssh", "eflow"))
+        self.detect_button.setVisible(kind == "eflow")
+        self.ssh_password.setEnabled(self.state.use_password)
+        self.key_file.setEnabled(not self.state.use_password)
+        self.test_button.setVisible(kind != "bundle")
+
+    def _pick_key(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "SSH private key", self.key_file.text())
+        if path:
+            self.key_file.setText(path)
+
+    def _pick_bundle(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Bundle folder", self.bundle_dir.text())
+        if path:
+            self.bundle_dir.setText(path)
+
+    # -- jobs ----------------------------------------------------------------------------------
+    def test_connection(self) -> None:
+        self.status.setText(f"Connecting to {backend.target_label(self.state)}…")
+        self.state.forget_results_after_target()
+        self.run(backend.read_device, backend.target_request(self.state),
+                 on_success=self._device_read, on_failure=self._connect_failed)
+
+    def _device_read(self, device: Any) -> None:
+        self.state.device_state = device
+        version = backend.device_release(device)
+        message = "Connected; device state read."
+        if version and version != self.state.release_key:
+            message += (f" The device runs IoT Edge {version}, not {self.state.release_key}: "
+                        f"the version was switched to {version}.")
+            self.state.release_key = version
+            self.state.forget_plan()
+        self.status.setText(message)
+        self._show_device_state()
+        self.completeChanged.emit()
+
+    def _connect_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, HostKeyUnknownError):
+            if dialogs.confirm_host_key(self, exc.host, exc.key_type, exc.fingerprint):
+                self.state.accepted_host_key = exc.fingerprint
+                self.test_connection()
+                return
+            self.state.accepted_host_key = ""
+            self.status.setText(f"Host key of {exc.host} refused: not connected.")
+            return
+        if isinstance(exc, HostKeyChangedError):
+            self.state.accepted_host_key = ""
+            self.status.setText("STOPPED: the device's host key changed. See the message.")
+        else:
+            self.status.setText(f"Not connected: {exc}")
+        dialogs.show_error(self, exc)
+
+    def detect_eflow(self) -> None:
+        self.status.setText("Asking the EFLOW VM for its address…")
+
+        def found(address: str) -> None:
+            self.host.setText(address)
+            self.status.setText(f"EFLOW VM address: {address}")
+
+        self.run(backend.detect_eflow_address, on_success=found)
+
+    def _show_device_state(self) -> None:
+        device = self.state.device_state
+        self.device_view.setPlainText("" if device is None else backend.describe_device(device))
+
+    # -- completeness ------------------------------------------------------------------------
+    def ready(self) -> bool:
+        if self.state.target_kind == "bundle":
+            return bool(self.state.bundle_dir)
+        return self.state.device_state is not None

@@ -1,0 +1,1 @@
+"""Reusable views: diff, chain, findings, plan checklist."""

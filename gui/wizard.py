@@ -1,0 +1,148 @@
+"""The edgecert wizard window: pages, routing, remembered inputs and safe closing."""
+
+from __future__ import annotations
+
+import json
+from enum import IntEnum
+
+from PySide6.QtCore import QByteArray, QSettings, QSize
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QWidget, QWizard
+
+from gui import dialogs, workers
+from gui.state import WizardState, remembered, restore
+
+MIN_SIZE = QSize(900, 640)
+"""Fits a 1366x768 laptop screen with a task bar and window frame."""
+
+
+class PageId(IntEnum):
+    VERSION = 0
+    CHAIN = 1
+    DEVICE = 2
+    TARGET = 3
+    PREVIEW = 4
+    DEPLOY = 5
+    SUMMARY = 6
+
+
+def settings() -> QSettings:
+    """Where geometry and the non-secret last inputs are kept."""
+    return QSettings("edgecert", "edgecert")
+
+
+class SetupWizard(QWizard):
+    """Version → chain → device settings → target → preview → deploy → summary."""
+
+    def __init__(self, state: WizardState | None = None, *, remember: bool = True,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state if state is not None else WizardState()
+        self._remember = remember
+        self.setObjectName("edgecertWizard")
+        self.setWindowTitle("edgecert: IoT Edge certificates")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.HaveHelpButton, False)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "&Deploy")
+        self.setButtonText(QWizard.WizardButton.NextButton, "&Next >")
+        self.setButtonText(QWizard.WizardButton.BackButton, "< &Back")
+        self.setButtonText(QWizard.WizardButton.CancelButton, "&Cancel")
+        self.setButtonText(QWizard.WizardButton.FinishButton, "&Finish")
+        self.setMinimumSize(MIN_SIZE)
+        if remember:
+            self._restore_settings()
+
+        from gui.pages.chain import ChainPage
+        from gui.pages.deploy import DeployPage
+        from gui.pages.device import DevicePage
+        from gui.pages.preview import PreviewPage
+        from gui.pages.summary import SummaryPage
+        from gui.pages.target import TargetPage
+        from gui.pages.version import VersionPage
+
+        self.setPage(PageId.VERSION, VersionPage())
+        self.setPage(PageId.CHAIN, ChainPage())
+        self.setPage(PageId.DEVICE, DevicePage())
+        self.setPage(PageId.TARGET, TargetPage())
+        self.setPage(PageId.PREVIEW, PreviewPage())
+        self.setPage(PageId.DEPLOY, DeployPage())
+        self.setPage(PageId.SUMMARY, SummaryPage())
+        self.setStartId(PageId.VERSION)
+
+    # -- routing ---------------------------------------------------------------------------------
+    def nextId(self) -> int:
+        current = self.currentId()
+        if current < 0:
+            return int(PageId.VERSION)
+        if current == PageId.SUMMARY:
+            return -1
+        if current == PageId.DEPLOY and self.state.deploy_report is None:
+            # Nothing deployed (failed and rolled back, or cancelled): no summary to show.
+            return -1
+        return current + 1
+
+    # -- remembered inputs -----------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = settings()
+        geometry = s.value("geometry")
+        if isinstance(geometry, QByteArray | bytes):
+            self.restoreGeometry(QByteArray(geometry))
+        raw = s.value("last_inputs")
+        if isinstance(raw, str):
+            try:
+                values = json.loads(raw)
+            except ValueError:
+                values = {}
+            if isinstance(values, dict):
+                restore(self.state, values)
+
+    def save_settings(self) -> None:
+        """Store geometry and the non-secret inputs (never passwords)."""
+        if not self._remember:
+            return
+        s = settings()
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("last_inputs", json.dumps(remembered(self.state)))
+        s.sync()
+
+    # -- closing -------------------------------------------------------------------------------
+    def work_would_be_lost(self) -> bool:
+        page = self.currentPage()
+        loses = getattr(page, "loses_work_on_cancel", None)
+        return bool(loses()) if callable(loses) else False
+
+    def reject(self) -> None:
+        intercept = getattr(self.currentPage(), "intercept_cancel", None)
+        if callable(intercept) and intercept():
+            return
+        if self.work_would_be_lost() and not dialogs.ask_yes_no(
+            self,
+            "Cancel",
+            "Work in progress will be stopped and its results discarded. "
+            "A deploy that already started is rolled back. Close anyway?",
+        ):
+            return
+        self._shutdown()
+        super().reject()
+
+    def accept(self) -> None:
+        self._shutdown()
+        super().accept()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        intercept = getattr(self.currentPage(), "intercept_cancel", None)
+        if callable(intercept) and intercept():
+            event.ignore()
+            return
+        if self.work_would_be_lost() and not dialogs.ask_yes_no(
+            self, "Close", "Work in progress will be stopped. Close anyway?"
+        ):
+            event.ignore()
+            return
+        self._shutdown()
+        super().closeEvent(event)
+
+    def _shutdown(self) -> None:
+        self.save_settings()
+        workers.cancel_all()

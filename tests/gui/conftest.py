@@ -1,0 +1,65 @@
+"""GUI test fixtures: isolated QSettings, recorded dialogs, a wizard that remembers nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from guitest_support import DialogLog
+
+from gui import dialogs, workers
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("qsettings")
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
+
+
+@pytest.fixture
+def dialog_log(monkeypatch: pytest.MonkeyPatch) -> DialogLog:
+    log = DialogLog()
+
+    def show_error(parent: Any, exc: BaseException) -> None:
+        log.errors.append(exc)
+
+    def confirm_host_key(parent: Any, host: str, key_type: str, fingerprint: str) -> bool:
+        log.host_keys.append((host, key_type, fingerprint))
+        return log.trust_host_key
+
+    def ask_yes_no(parent: Any, title: str, text: str) -> bool:
+        log.questions.append(text)
+        return log.answer_yes
+
+    def ask_password(parent: Any, title: str, prompt: str) -> str | None:
+        log.passwords.append(prompt)
+        return log.password_answers.pop(0) if log.password_answers else None
+
+    def inform(parent: Any, title: str, text: str) -> None:
+        log.infos.append(text)
+
+    monkeypatch.setattr(dialogs, "show_error", show_error)
+    monkeypatch.setattr(dialogs, "confirm_host_key", confirm_host_key)
+    monkeypatch.setattr(dialogs, "ask_yes_no", ask_yes_no)
+    monkeypatch.setattr(dialogs, "ask_password", ask_password)
+    monkeypatch.setattr(dialogs, "inform", inform)
+    return log
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_jobs() -> Iterator[None]:
+    yield
+    workers.cancel_all()
+    assert workers.wait_all(30000), "a background job did not finish"
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "out"
+    d.mkdir()
+    return d
