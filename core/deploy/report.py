@@ -1,0 +1,99 @@
+"""What a deploy did: its report, and the two ways it can fail after touching the device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from core.deploy.checks import CheckResult
+from core.errors import DeployError, RollbackError
+
+
+@dataclass(frozen=True)
+class RollbackReport:
+    """How putting the backup back went."""
+
+    backup_dir: str
+    restored: bool
+    problems: tuple[str, ...] = ()
+    """One line per path that could not be put back, naming where its backup copy is."""
+    reapplied: bool = False
+    reapply_output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.restored and (self.reapplied or not self.reapply_output)
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"rolled back from {self.backup_dir}" + (
+                "; the previous configuration was applied again" if self.reapplied else "")
+        lines = [f"ROLLBACK INCOMPLETE; backup kept at {self.backup_dir}"]
+        lines += [f"  {p}" for p in self.problems]
+        if self.reapply_output:
+            lines.append(f"  re-applying the previous configuration failed: {self.reapply_output}")
+        lines.append(f"  to retry by hand on the device: sudo sh {self.backup_dir}/restore.sh")
+        return "\n".join(lines)
+
+
+Outcome = Literal["deployed", "already-deployed"]
+
+
+@dataclass(frozen=True)
+class DeployReport:
+    """The result of a successful deploy."""
+
+    target: str
+    release: str
+    outcome: Outcome
+    backup_dir: str | None
+    installed: tuple[str, ...]
+    checks: tuple[CheckResult, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def checks_ok(self) -> bool:
+        return not any(c.failed for c in self.checks)
+
+    def describe(self) -> str:
+        head = {
+            "deployed": f"deployed to {self.target} (IoT Edge {self.release})",
+            "already-deployed": f"{self.target} already runs this plan; nothing was changed",
+        }[self.outcome]
+        lines = [head]
+        if self.backup_dir:
+            lines.append(f"backup: {self.backup_dir}")
+        lines += [f"installed {p}" for p in self.installed]
+        lines += [f"check {c.describe()}" for c in self.checks]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+class DeployFailedError(DeployError):
+    """A step failed after the device was touched; the backup was put back (exit code 1)."""
+
+    def __init__(self, failure: str, rollback: RollbackReport | None, *, where: str,
+                 checks: tuple[CheckResult, ...] = ()) -> None:
+        text = f"deploy failed: {failure}"
+        if rollback is not None:
+            text += f"; {rollback.describe()}"
+        super().__init__(
+            text, where=where,
+            hint="The device is as it was before. Fix the cause named above and deploy again.",
+        )
+        self.failure = failure
+        self.rollback = rollback
+        self.checks = checks
+
+
+class RollbackFailedError(RollbackError):
+    """A step failed and putting the backup back failed too (exit code 3)."""
+
+    def __init__(self, failure: str, rollback: RollbackReport, *, where: str) -> None:
+        super().__init__(
+            f"deploy failed: {failure}\n{rollback.describe()}", where=where,
+            hint=f"Restore by hand with `sudo sh {rollback.backup_dir}/restore.sh` on the device, "
+            "then run `iotedge config apply` (or restart iotedge on 1.1).",
+        )
+        self.failure = failure
+        self.rollback = rollback

@@ -1,0 +1,181 @@
+"""What is on the device now: IoT Edge version, config file, certificate files, backups."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from core.deploy.shlib import BACKUP_ROOT, LIBRARY
+from core.errors import TargetError, UsageError
+from core.targets.base import Target
+from core.versions import EdgeRelease, release
+
+CONFIG_TOML = "/etc/aziot/config.toml"
+CONFIG_YAML = "/etc/iotedge/config.yaml"
+
+_VERSION_RE = re.compile(r"iotedge\s+v?(\d+\.\d+(?:\.\d+)?)")
+
+
+@dataclass(frozen=True)
+class FileState:
+    """A path on the device: kind, mode, owner and, for files, size and sha256."""
+
+    path: str
+    kind: Literal["file", "dir", "absent"]
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    user: str = ""
+    group: str = ""
+    size: int | None = None
+    sha256: str | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.kind != "absent"
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """One backup directory edgecert left on the device, and how its deploy ended."""
+
+    path: str
+    status: str
+    """``started``, ``installed``, ``deployed``, ``rolled-back`` or ``rollback-failed``."""
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """A snapshot of the device as ``read_device_state`` found it."""
+
+    version: str | None
+    """IoT Edge version from ``iotedge version`` (e.g. ``"1.5.21"``), None when not installed."""
+    release: EdgeRelease
+    config_path: str
+    config: bytes | None = field(repr=False)
+    """The config file's bytes, None when it does not exist."""
+    files: tuple[FileState, ...] = ()
+    backups: tuple[BackupInfo, ...] = ()
+
+    def file(self, path: str) -> FileState:
+        """The state of ``path`` (``kind="absent"`` when it was not looked at or is missing)."""
+        for f in self.files:
+            if f.path == path:
+                return f
+        return FileState(path, "absent")
+
+    @property
+    def last_backup(self) -> BackupInfo | None:
+        return self.backups[-1] if self.backups else None
+
+
+def parse_version(text: str) -> str | None:
+    """The version in ``iotedge version`` output (``iotedge 1.5.21 (…)`` → ``"1.5.21"``)."""
+    m = _VERSION_RE.search(text)
+    return m.group(1) if m else None
+
+
+def parse_stat(path: str, text: str) -> FileState:
+    """Parse one ``ec_stat`` answer for ``path``."""
+    parts = text.split()
+    if parts[:1] == ["file"] and len(parts) == 8:
+        return FileState(path, "file", int(parts[1], 8), int(parts[2]), int(parts[3]), parts[4],
+                         parts[5], int(parts[6]), None if parts[7] == "absent" else parts[7])
+    if parts[:1] == ["dir"] and len(parts) == 6:
+        return FileState(path, "dir", int(parts[1], 8), int(parts[2]), int(parts[3]), parts[4],
+                         parts[5])
+    return FileState(path, "absent")
+
+
+@dataclass(frozen=True)
+class StateLines:
+    """``ec_state`` output, parsed."""
+
+    version_line: str
+    files: tuple[FileState, ...]
+    backups: tuple[BackupInfo, ...]
+
+
+def parse_state_output(text: str) -> StateLines:
+    """Parse the output of the library's ``ec_state``."""
+    version = ""
+    files: list[FileState] = []
+    backups: list[BackupInfo] = []
+    for line in text.splitlines():
+        kind, _, rest = line.partition("\t")
+        if kind == "version":
+            version = rest
+        elif kind == "stat":
+            path, _, stat = rest.partition("\t")
+            files.append(parse_stat(path, stat))
+        elif kind == "backup":
+            path, _, status = rest.partition("\t")
+            backups.append(BackupInfo(path, status.strip() or "unknown"))
+    backups.sort(key=lambda b: b.path)
+    return StateLines(version, tuple(files), tuple(backups))
+
+
+def read_device_state(
+    target: Target,
+    wanted: EdgeRelease | str | None = None,
+    *,
+    paths: Iterable[str] = (),
+    backup_root: str = BACKUP_ROOT,
+) -> DeviceState:
+    """Detect the IoT Edge version and read the config file and the state of ``paths``.
+
+    One ``sudo sh`` call reports version, modes, owners and sha256 of every path; a second one
+    reads the config file (0600 root, hence sudo).
+
+    Args:
+        target: the device.
+        wanted: the release to assume; None detects it with ``iotedge version``.
+        paths: more device paths to look at (certificate and key files).
+        backup_root: where deploys keep their backups (listed in ``backups``).
+
+    Returns:
+        The snapshot.
+
+    Raises:
+        TargetError: IoT Edge is not installed and ``wanted`` was not given.
+        AuthError, ConnectError, RemoteCommandError: from the target.
+    """
+    look = list(dict.fromkeys([CONFIG_TOML, CONFIG_YAML, *paths]))
+    res = target.run(
+        ["sh", "-c", LIBRARY + '\nec_state "$@"', "edgecert-state", backup_root, *look], sudo=True
+    )
+    lines = parse_state_output(res.stdout)
+    version = parse_version(lines.version_line)
+    if isinstance(wanted, EdgeRelease):
+        rel = wanted
+    elif wanted is not None and wanted != "auto":
+        rel = release(wanted)
+    elif version is not None:
+        rel = release(version)
+    else:
+        raise TargetError(
+            "IoT Edge is not installed on the device (`iotedge version` did not answer)"
+            + (f": {lines.version_line}" if lines.version_line else ""),
+            where=target.name,
+            hint="Install IoT Edge first, or name the version with --iotedge if it is installed "
+            "but `iotedge` is not on the PATH.",
+        )
+    config_path = rel.config_path
+    config: bytes | None = None
+    files = lines.files
+    if any(f.path == config_path and f.kind == "file" for f in files):
+        cat = target.run(["cat", "--", config_path], sudo=True)
+        config = cat.stdout.encode("utf-8", "surrogateescape")
+    return DeviceState(version, rel, config_path, config, files, lines.backups)
+
+
+def require_linux(target: Target) -> None:
+    """Refuse targets the shell library cannot serve (a Windows host)."""
+    if not target.posix:
+        raise UsageError(
+            f"{target.name} is a Windows host; this deploy path needs a Linux device",
+            hint="On Windows use the EFLOW target, or export a bundle and install it by hand.",
+        )
+

@@ -1,0 +1,104 @@
+"""The steps file: a Plan rendered as tab-separated lines for the device-side shell library.
+
+``render_steps`` is pure. The same text drives a deploy (uploaded to the staging directory) and
+an export bundle's ``install.sh``, so both carry out exactly the same plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from core.deploy.shlib import BACKUP_ROOT, LIBRARY
+from core.errors import UsageError
+from core.plan import Plan
+
+STEPS_VERSION = 1
+CONFIG_NAME = "config"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """One file of the staging directory: its name there and its bytes."""
+
+    name: str
+    data: bytes = field(repr=False)
+    secret: bool = False
+
+
+def _check_path(path: str, what: str) -> str:
+    if not path.startswith("/") or any(c in path for c in "\t\n\r\0"):
+        raise UsageError(
+            f"the plan's {what} path {path!r} is not a plain absolute device path",
+            hint="Device paths must be absolute and must not contain tabs or line breaks.",
+        )
+    return path
+
+
+def _check_word(value: str, what: str) -> str:
+    if not value or any(c in value for c in "\t\n\r\0"):
+        raise UsageError(f"the plan's {what} {value!r} is empty or contains a control character")
+    return value
+
+
+def _line(*fields: str) -> str:
+    return "\t".join(fields)
+
+
+def staged_files(plan: Plan, *, backup_root: str = BACKUP_ROOT) -> tuple[StagedFile, ...]:
+    """The files a deploy uploads: the library, the steps file, each plan file and the config."""
+    out = [
+        StagedFile("lib.sh", LIBRARY.encode()),
+        StagedFile("steps", render_steps(plan, backup_root=backup_root).encode()),
+    ]
+    out += [StagedFile(f"f{i}", f.data, f.secret) for i, f in enumerate(plan.files, 1)]
+    out.append(StagedFile(CONFIG_NAME, plan.config.after, secret=True))
+    return tuple(out)
+
+
+def render_steps(plan: Plan, *, backup_root: str = BACKUP_ROOT) -> str:
+    """Render ``plan`` as the steps file read by ``ec_stage_apply`` and ``install.sh``.
+
+    Args:
+        plan: a Linux (or EFLOW) plan.
+        backup_root: where on the device the timestamped backup directories go.
+
+    Returns:
+        The text, one step per line; fields are tab-separated, the device path comes last.
+
+    Raises:
+        UsageError: the plan is for Windows, or holds a path the device shell cannot take.
+    """
+    if plan.platform == "windows":
+        raise UsageError(
+            "a Windows-containers plan cannot run through the device shell library",
+            hint="Deploy 1.1 on Windows with the local target on that Windows computer.",
+        )
+    lines = [
+        _line("edgecert-steps", str(STEPS_VERSION)),
+        _line("release", plan.release),
+        _line("backup-root", _check_path(backup_root, "backup")),
+    ]
+    cfg = plan.config
+    lines.append(_line("expect", cfg.before_sha256 or "absent", _check_path(cfg.path, "config")))
+    for d in plan.dirs:
+        lines.append(_line("dir", f"{d.mode:04o}", _check_word(d.owner, "owner"),
+                           _check_word(d.group, "group"), _check_path(d.path, "directory")))
+    for i, f in enumerate(plan.files, 1):
+        lines.append(_line("file", f"f{i}", f"{f.mode:04o}", _check_word(f.owner, "owner"),
+                           _check_word(f.group, "group"), _check_path(f.path, "file")))
+    for r in plan.readable:
+        lines.append(_line("readable", _check_word(r.user, "user"),
+                           _check_path(r.path, "readable")))
+    lines.append(_line("config", CONFIG_NAME, f"{cfg.mode:04o}", _check_word(cfg.owner, "owner"),
+                       _check_word(cfg.group, "group"), cfg.path))
+    lines += [_line("clear", _check_path(p, "clear")) for p in plan.clear.files]
+    lines += [_line("clear-contents", _check_path(p, "clear")) for p in plan.clear.dir_contents]
+    lines += [_line("apply", *_argv(c.argv)) for c in plan.apply]
+    lines += [_line("check", *_argv(c.argv)) for c in plan.check]
+    lines += [_line("check-id", _check_word(i, "check id")) for i in plan.check_ids]
+    return "\n".join(lines) + "\n"
+
+
+def _argv(argv: Iterable[str]) -> list[str]:
+    return [_check_word(a, "command argument") for a in argv]
