@@ -234,16 +234,60 @@ def target_label(state: WizardState) -> str:
     return f"bundle folder {state.bundle_dir}"
 
 
+def open_target(req: TargetRequest) -> Any:
+    """A connected core Target for the request (the caller closes it).
+
+    Raises:
+        HostKeyUnknownError: first contact; the GUI asks, then retries with the fingerprint.
+        HostKeyChangedError, AuthError, ConnectError: from the SSH target.
+    """
+    if req.kind == "local":
+        from core.targets.local import LocalTarget
+
+        return LocalTarget(sudo_password=req.sudo_password or None)
+    if req.kind in ("ssh", "eflow"):
+        return _open_ssh(req)
+    raise UsageError("an export bundle has no device to talk to",
+                     hint="Choose an SSH device, the EFLOW VM or this computer.")
+
+
+def _open_ssh(req: TargetRequest) -> Any:
+    _pending("core.targets.ssh")
+
+
 def read_device(req: TargetRequest) -> Any:
-    _pending("core.deploy.snapshot")
+    """Connect and read the device's current state (version, config, files, backups)."""
+    deploy_mod = _core("core.deploy")
+    target = open_target(req)
+    try:
+        return deploy_mod.read_device_state(target, None)
+    finally:
+        target.close()
 
 
 def device_release(device: Any) -> str | None:
-    return None
+    """The catalog key of the release the device runs (None: unknown)."""
+    rel = getattr(device, "release", None)
+    return getattr(rel, "key", None)
 
 
 def describe_device(device: Any) -> str:
-    return str(device)
+    """The device state as a few readable lines (no secret: the config text is not shown)."""
+    lines = [f"IoT Edge: {device.version or 'not installed'} ({device.release.label})"]
+    cfg = device.file(device.config_path)
+    if cfg.exists:
+        lines.append(f"Config: {device.config_path} ({cfg.size} bytes, mode "
+                     f"{cfg.mode:04o} {cfg.user}:{cfg.group}, sha256 {str(cfg.sha256)[:12]}…)")
+    else:
+        lines.append(f"Config: {device.config_path} does not exist yet")
+    for f in device.files:
+        if f.path == device.config_path or not f.exists:
+            continue
+        lines.append(f"{f.kind}: {f.path} mode {f.mode:04o} {f.user}:{f.group}")
+    last = device.last_backup
+    if last is not None:
+        lines.append(f"Last edgecert backup: {last.path} ({last.status})")
+    return "\n".join(lines)
 
 
 def detect_eflow_address() -> str:
@@ -291,15 +335,36 @@ def preview_warnings(preview: Any) -> tuple[str, ...]:
 
 def deploy(req: TargetRequest, preview: Any, *, progress: ProgressCallback | None = None,
            cancel: CancelToken | None = None) -> Any:
-    _pending("core.deploy.apply")
+    """Carry out the previewed plan on the target (or write the export bundle)."""
+    plan = preview_plan(preview)
+    if req.kind == "bundle":
+        return export_bundle(plan, Path(req.bundle_dir), progress=progress)
+    deploy_mod = _core("core.deploy")
+    target = open_target(req)
+    try:
+        return deploy_mod.deploy(plan, target, progress=progress, cancel=cancel)
+    finally:
+        target.close()
 
 
-def step_key(event: ProgressEvent) -> str | None:
-    return None
+def export_bundle(plan: Any, folder: Path, *, progress: ProgressCallback | None = None) -> Any:
+    _pending("core.deploy.bundle")
+
+
+PHASES = ("read", "stage", "install", "apply", "check", "done")
+"""The deploy's phases in order (``core.deploy.deploy`` progress step names)."""
+
+
+def step_phase(event: ProgressEvent) -> str | None:
+    """Which phase a deploy progress event belongs to (uploads are part of staging)."""
+    if event.step == "upload":
+        return "stage"
+    return event.step if event.step in PHASES else None
 
 
 def describe_deploy(report: Any) -> str:
-    return "Deployed."
+    describe = getattr(report, "describe", None)
+    return str(describe()).splitlines()[0] if callable(describe) else "Done."
 
 
 @dataclass(frozen=True)

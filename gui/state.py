@@ -60,7 +60,7 @@ class WizardState:
     est_url: str = ""
     est_username: str = ""
     est_password: str = field(default="", repr=False, metadata=_SECRET)
-    pkcs11_uri: str = ""
+    pkcs11_uri: str = field(default="", repr=False)
     """PKCS#11 URI of the edge CA key; the PIN part is a secret and is never remembered."""
     pkcs11_lib_path: str = ""
 

@@ -68,21 +68,16 @@ class DeployPage(Page):
         self.log.appendPlainText(f"{dt.datetime.now():%H:%M:%S}  {text}")
 
     def _progressed(self, event: ProgressEvent) -> None:
-        key = backend.step_key(event)
-        if event.total and event.step.startswith(("upload", "put", "transfer")):
-            self.bytes_label.setText(f"{event.done:,} of {event.total:,} bytes")
-        elif event.total:
-            self.bytes_label.setText(f"{event.done} of {event.total}")
+        phase = backend.step_phase(event)
+        if event.step == "upload" and event.total:
+            self.bytes_label.setText(f"{event.done:,} of {event.total:,} bytes uploaded")
+            return  # one line per file would flood the log
         self.step_label.setText(event.message or event.step)
-        if key and self.checklist.status(key) not in ("done", "failed"):
-            for row in self.checklist.rows:
-                if self.checklist.status(row.key) == "running" and row.key != key:
-                    self.checklist.set_status(row.key, "done")
-            self.checklist.set_status(key, "running")
+        if phase is not None:
+            self.checklist.mark_phase(phase)
             done = sum(1 for r in self.checklist.rows if self.checklist.status(r.key) == "done")
             self.progress.setValue(done)
-        if event.message or not event.total:
-            self._log(event.message or event.step)
+        self._log(event.message or event.step)
 
     # -- results -------------------------------------------------------------------------------
     def _done(self, report: Any) -> None:

@@ -46,6 +46,22 @@ def plan_rows(plan: Plan) -> list[PlanRow]:
     return rows
 
 
+PHASE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "install": ("dir:", "file:", "config", "clear:"),
+    "apply": ("apply:",),
+    "check": ("check:",),
+    "done": (),
+}
+"""Which checklist rows each deploy phase carries out."""
+
+
+def phase_of(key: str) -> str | None:
+    for phase, prefixes in PHASE_PREFIXES.items():
+        if key.startswith(prefixes):
+            return phase
+    return None
+
+
 _STATUS_ICONS = {
     "pending": None,
     "running": QStyle.StandardPixmap.SP_BrowserReload,
@@ -94,6 +110,22 @@ class PlanChecklist(QTreeWidget):
             item.setIcon(0, self.style().standardIcon(icon))
         self.scrollToItem(item)
         return True
+
+    def mark_phase(self, phase: str) -> None:
+        """A deploy phase started: rows of earlier phases are done, its own rows running."""
+        order = list(PHASE_PREFIXES)
+        if phase not in order:
+            return
+        current = order.index(phase)
+        for row in self.rows:
+            row_phase = phase_of(row.key)
+            if row_phase is None or self.status(row.key) in ("failed", "rolled back"):
+                continue
+            index = order.index(row_phase)
+            if index < current:
+                self.set_status(row.key, "done")
+            elif index == current:
+                self.set_status(row.key, "running")
 
     def set_all(self, status: str, *, only: str | None = None) -> None:
         for key, item in self._items.items():

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QSettings
-
 from guitest_support import DialogLog
+from PySide6.QtCore import QSettings
 
 from gui import dialogs, workers
 

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from guitest_support import DialogLog
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
@@ -13,7 +14,6 @@ from pytestqt.qtbot import QtBot
 from core.errors import CancelledError, ConnectError
 from core.progress import CancelToken, ProgressCallback, ProgressEvent, report
 from gui import workers
-from guitest_support import DialogLog
 
 
 def _gui_thread() -> QThread:
