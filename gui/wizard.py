@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from enum import IntEnum
 
-from PySide6.QtCore import QByteArray, QSettings, QSize
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QWidget, QWizard
+from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer
+from PySide6.QtGui import QCloseEvent, QPaintEvent
+from PySide6.QtWidgets import QWidget, QWizard, QWizardPage
 
 from gui import dialogs, workers
 from gui.state import WizardState, remembered, restore
@@ -53,22 +53,47 @@ class SetupWizard(QWizard):
         if remember:
             self._restore_settings()
 
+        from gui.pages.version import VersionPage
+
+        # The first page is built now; the others right after it is on screen (cold start).
+        self.setPage(PageId.VERSION, VersionPage())
+        self.setStartId(PageId.VERSION)
+        self._pages_built = False
+        self._build_scheduled = False
+
+    def ensure_pages(self) -> None:
+        """Build the pages after the first one (idempotent)."""
+        if self._pages_built:
+            return
+        self._pages_built = True
         from gui.pages.chain import ChainPage
         from gui.pages.deploy import DeployPage
         from gui.pages.device import DevicePage
         from gui.pages.preview import PreviewPage
         from gui.pages.summary import SummaryPage
         from gui.pages.target import TargetPage
-        from gui.pages.version import VersionPage
 
-        self.setPage(PageId.VERSION, VersionPage())
         self.setPage(PageId.CHAIN, ChainPage())
         self.setPage(PageId.DEVICE, DevicePage())
         self.setPage(PageId.TARGET, TargetPage())
         self.setPage(PageId.PREVIEW, PreviewPage())
         self.setPage(PageId.DEPLOY, DeployPage())
         self.setPage(PageId.SUMMARY, SummaryPage())
-        self.setStartId(PageId.VERSION)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._build_scheduled:
+            self._build_scheduled = True
+            QTimer.singleShot(0, self.ensure_pages)
+
+    def validateCurrentPage(self) -> bool:
+        self.ensure_pages()  # Next may come before the deferred build ran
+        return super().validateCurrentPage()
+
+    def page(self, page_id: int) -> QWizardPage:
+        if page_id != PageId.VERSION:
+            self.ensure_pages()
+        return super().page(page_id)
 
     # -- routing ---------------------------------------------------------------------------------
     def nextId(self) -> int:
