@@ -73,9 +73,6 @@ def step_resources() -> str:
     from core.resources import resources_dir
     from core.versions import catalog
 
-    releases = catalog()
-    if not releases:
-        raise SelfTestFailed("the release catalog is empty")
     root = resources_dir()
     files = [p for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
     for path in files:
@@ -87,6 +84,9 @@ def step_resources() -> str:
                 raise SelfTestFailed(f"{path.relative_to(root)}: {exc}") from exc
     if not (root / "versions.toml").is_file():
         raise SelfTestFailed(f"versions.toml missing in {root}")
+    releases = catalog()
+    if not releases:
+        raise SelfTestFailed("the release catalog is empty")
     return f"{len(files)} files, releases {', '.join(releases)}"
 
 
