@@ -67,7 +67,7 @@ def check_listing(listing: str, payload: Path, version: str, gui_exe: str) -> No
     # Stable upgrade code; the install location is recorded so the next version replaces it.
     assert f"WriteRegStr: SHCTX\\{UNINST_KEY}\\InstallLocation=$INSTDIR" in install
     assert f"WriteRegStr: SHCTX\\{UNINST_KEY}\\DisplayVersion={version}" in install
-    assert f'QuietUninstallString="$INSTDIR\\uninstall.exe" /S' in install
+    assert 'QuietUninstallString="$INSTDIR\\uninstall.exe" /S' in install
     assert f"ReadRegStr $0 SHCTX\\{UNINST_KEY}\\InstallLocation" in install
     assert 'ExecWait: ""$0\\uninstall.exe" /S /UPGRADE _?=$0"' in install
     # Per-user by default without elevation; per-machine only when asked for.
