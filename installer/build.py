@@ -139,9 +139,13 @@ def self_test(app: Path, report: Path) -> str:
 
 def build_installer(
     payload: Path, out_dir: Path, *, version: str, compressor: str = "/SOLID lzma",
-    makensis: str = "makensis",
+    makensis: str = "makensis", sign_cmd: str | None = None,
 ) -> tuple[Path, str]:
-    """Compile the NSIS installer around ``payload``; returns (installer, makensis listing)."""
+    """Compile the NSIS installer around ``payload``; returns (installer, makensis listing).
+
+    ``sign_cmd``, when given, is run by makensis with the path of the uninstaller and then of
+    the installer appended (see installer/sign.ps1); a non-zero exit fails the build.
+    """
     tool = shutil.which(makensis)
     if tool is None:
         raise BuildError(f"{makensis} not found: install NSIS (Debian: apt-get install nsis)")
@@ -157,6 +161,8 @@ def build_installer(
         "OUTFILE": str(outfile.resolve()), "GUI_EXE": gui, "CLI_EXE": cli,
         "SIZE_KB": str(lists.size_bytes // 1024), "COMPRESSOR": compressor,
     }
+    if sign_cmd:
+        defines["SIGN_CMD"] = sign_cmd
     cmd = [tool, "-V4", "-WX", "-INPUTCHARSET", "UTF8"]
     cmd += [f"-D{key}={value}" for key, value in defines.items()]
     cmd.append(str(NSI))
@@ -192,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payload", type=Path, help="frozen app folder (default DIST/edgecert)")
     parser.add_argument("--compressor", default=os.environ.get("EDGECERT_NSIS_COMPRESSOR",
                                                                "/SOLID lzma"))
+    parser.add_argument("--sign-cmd", default=os.environ.get("EDGECERT_SIGN_CMD") or None,
+                        help="command that signs the file path appended to it (installer and "
+                             "uninstaller); default $EDGECERT_SIGN_CMD, unset = unsigned")
     args = parser.parse_args(argv)
     steps = args.steps or list(STEPS)
     unknown = sorted(set(steps) - set(STEPS))
@@ -210,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         if "installer" in steps:
             start = time.perf_counter()
             setup, _ = build_installer(payload, args.dist, version=version,
-                                       compressor=args.compressor)
+                                       compressor=args.compressor, sign_cmd=args.sign_cmd)
             print(f"installer: {setup} ({_size_mb(setup):.1f} MB, "
                   f"{time.perf_counter() - start:.0f} s)")
     except BuildError as exc:

@@ -8,6 +8,7 @@
 ;   GUI_EXE, CLI_EXE  executable names inside PAYLOAD (edgecert-gui.exe, edgecert.exe)
 ;   SIZE_KB     payload size for "Apps & features"
 ;   COMPRESSOR  optional, default "/SOLID lzma"
+;   SIGN_CMD    optional, a command that signs the file whose path is appended to it
 ;
 ; Install modes
 ;   Just for me (default, no administrator rights): %LOCALAPPDATA%\Programs\edgecert, HKCU.
@@ -59,6 +60,12 @@ RequestExecutionLevel user
 SetCompressor ${COMPRESSOR}
 Name "${APP_NAME} ${VERSION}"
 OutFile "${OUTFILE}"
+; Code signing (release workflow, when the certificate secrets exist): makensis runs SIGN_CMD on
+; the finished uninstaller before packing it and on the finished installer.
+!ifdef SIGN_CMD
+  !uninstfinalize '${SIGN_CMD} "%1"' = 0
+  !finalize '${SIGN_CMD} "%1"' = 0
+!endif
 ; No InstallDir: $INSTDIR stays empty unless /D= is given; ApplyMode picks the folder.
 BrandingText "${APP_NAME} ${VERSION}"
 ShowInstDetails show

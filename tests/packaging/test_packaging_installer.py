@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -157,3 +158,32 @@ def test_installer_around_the_frozen_app(build: ModuleType, frozen_app: Path,
     size_mb = setup.stat().st_size / 1e6
     # zlib here to keep CI fast; the release uses LZMA, which is smaller still.
     assert size_mb <= MAX_INSTALLER_MB, f"installer is {size_mb:.1f} MB"
+
+
+def test_sign_command_signs_uninstaller_and_installer(build: ModuleType, tmp_path: Path) -> None:
+    """The release signs through makensis: both the uninstaller and the installer pass through."""
+    require_tool("makensis")
+    log = tmp_path / "signed.log"
+    signer = tmp_path / "sign.py"
+    signer.write_text(
+        "import sys, pathlib\n"
+        "data = pathlib.Path(sys.argv[1]).read_bytes()\n"
+        "assert data[:2] == b'MZ', sys.argv[1]\n"
+        f"with open({str(log)!r}, 'a') as f: f.write(sys.argv[1] + '\\n')\n",
+        encoding="utf-8",
+    )
+    payload = _stage_payload(tmp_path)
+    setup, _ = build.build_installer(payload, tmp_path / "out", version=build.project_version(),
+                                     compressor="zlib", sign_cmd=f"{sys.executable} {signer}")
+    signed = log.read_text(encoding="utf-8").splitlines()
+    assert len(signed) == 2
+    assert Path(signed[1]) == setup.resolve()  # the installer last, after the uninstaller
+    assert Path(signed[0]) != setup.resolve()
+
+
+def test_failing_sign_command_fails_the_build(build: ModuleType, tmp_path: Path) -> None:
+    require_tool("makensis")
+    payload = _stage_payload(tmp_path)
+    with pytest.raises(build.BuildError, match="installer"):
+        build.build_installer(payload, tmp_path / "out", version=build.project_version(),
+                              compressor="zlib", sign_cmd="false")
