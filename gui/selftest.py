@@ -12,6 +12,8 @@ console to print to).
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import itertools
 import os
 import pkgutil
 import sys
@@ -178,24 +180,60 @@ def step_wizard() -> str:
         app.processEvents()
 
 
+def _cli(*args: str) -> tuple[int, str]:
+    """Run ``edgecert ARGS`` in this process; returns (exit code, output)."""
+    import contextlib
+    import io
+
+    from core.cli import main
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code if isinstance(exc.code, int) else 2
+    return code, buffer.getvalue()
+
+
+def _verify_links(full_chain: Path) -> int:
+    """Each certificate of a leaf-first PEM bundle is signed by the next; returns the count."""
+    from cryptography import x509
+
+    certs = x509.load_pem_x509_certificates(full_chain.read_bytes())
+    for child, parent in itertools.pairwise(certs):
+        child.verify_directly_issued_by(parent)
+    return len(certs)
+
+
 def _demo_chain_with_core(out: Path) -> str | None:
-    """Generate and validate through ``core.chain`` when that package provides a demo chain."""
-    try:
-        chain = importlib.import_module("core.chain")
-    except ModuleNotFoundError as exc:
-        if exc.name != "core.chain":
-            raise
+    """Generate and check a demo chain through the ``edgecert chain`` commands, when present.
+
+    Uses the command-line contract (``chain demo`` and ``chain check``) so the self-test follows
+    the same path a technician's commands take.
+    """
+    if importlib.util.find_spec("core.cli.chain") is None:
         return None
-    demo = getattr(chain, "generate_demo_chain", None) or getattr(chain, "demo_chain", None)
-    validate = getattr(chain, "validate_chain", None)
-    if demo is None or validate is None:
-        return None
-    result = demo(out, _DEMO_NAME)
-    findings = validate(result)
-    errors = [f for f in findings if str(getattr(f, "severity", "")).lower().endswith("error")]
-    if errors:
-        raise SelfTestFailed("demo chain has errors: " + "; ".join(map(str, errors)))
-    return f"core.chain demo chain valid ({len(findings)} findings)"
+    code, text = _cli("chain", "demo", "--out", str(out), "--name", _DEMO_NAME,
+                      "--key-type", "ec-p256")
+    if code != 0:
+        raise SelfTestFailed(f"edgecert chain demo exit {code}: {text.strip()}")
+    full = out / "certs" / f"iot-edge-device-ca-{_DEMO_NAME}-full-chain.cert.pem"
+    key = out / "private" / f"iot-edge-device-ca-{_DEMO_NAME}.key.pem"
+    root = out / "certs" / "azure-iot-test-only.root.ca.cert.pem"
+    missing = [p.name for p in (full, key, root) if not p.is_file()]
+    if missing:
+        raise SelfTestFailed(f"chain demo wrote no {', '.join(missing)}")
+    if os.name == "posix" and key.stat().st_mode & 0o077:
+        raise SelfTestFailed(f"{key.name} is readable by others ({key.stat().st_mode & 0o777:o})")
+    links = _verify_links(full)
+    if links < 3:
+        raise SelfTestFailed(f"{full.name} holds {links} certificates, expected edge CA to root")
+    code, text = _cli("chain", "check", "--cert", str(full), "--key", str(key),
+                      "--trust-bundle", str(root), "--hostname", "selftest-host")
+    if code != 0:
+        raise SelfTestFailed(f"edgecert chain check exit {code}: {text.strip()}")
+    return f"edgecert chain demo + check passed ({links} certificates, links verified)"
 
 
 def _demo_chain_with_cryptography() -> str:
