@@ -149,7 +149,9 @@ def _table(values: dict[str, Any], nl: str, *, super_table: bool = False) -> Tab
     table.trivia.trail = nl
     for key, value in values.items():
         if isinstance(value, dict):
-            table.add(key, _table(value, nl))
+            sub = _table(value, nl)
+            sub.trivia.indent = nl if table.value.body else ""
+            table.add(key, sub)
         else:
             table.add(key, _item(value, nl))
     return table
@@ -331,11 +333,25 @@ def _splice(text: str, pending: _Pending, nl: str) -> str | None:
     return head + _fragment(pending.key, pending.value, nl) + "".join(lines[index + 1:])
 
 
+def _separated(table: Table, rendered_so_far: str, nl: str) -> Table:
+    """Give a table appended at the end one blank line before it, in the file's line ending.
+
+    tomlkit would otherwise use a bare LF for that blank line, even in a CRLF file.
+    """
+    if not rendered_so_far or rendered_so_far.endswith(nl + nl):
+        table.trivia.indent = ""
+    elif rendered_so_far.endswith(("\n", "\r")):
+        table.trivia.indent = nl
+    else:
+        table.trivia.indent = nl + nl
+    return table
+
+
 def _add_plainly(doc: tomlkit.TOMLDocument, pending: _Pending, nl: str) -> None:
     parts = pending.key.split(".")
     if len(parts) == 1:
         if isinstance(pending.value, dict):
-            doc.add(parts[0], _table(pending.value, nl))
+            doc.add(parts[0], _separated(_table(pending.value, nl), doc.as_string(), nl))
         else:
             doc.add(parts[0], _item(pending.value, nl))
         return
@@ -344,7 +360,7 @@ def _add_plainly(doc: tomlkit.TOMLDocument, pending: _Pending, nl: str) -> None:
         if part not in parent:
             parent.add(part, tomlkit.table(True))
         parent = parent[part]
-    parent.add(parts[-1], _table(pending.value, nl))
+    parent.add(parts[-1], _separated(_table(pending.value, nl), doc.as_string(), nl))
 
 
 # ---- the edit -------------------------------------------------------------------------------
@@ -438,7 +454,8 @@ def edit_config_toml(current: str | None, settings: CertSettings, release: EdgeR
     plain_doc = parse_toml(edited, where=where)
     for item in pending:
         if item.key == "edge_ca.auto_renew" and isinstance(plain_doc.get("edge_ca"), Table):
-            plain_doc["edge_ca"].add("auto_renew", _table(item.value, nl))
+            parent = plain_doc["edge_ca"]
+            parent.add("auto_renew", _separated(_table(item.value, nl), parent.as_string(), nl))
         else:
             _add_plainly(plain_doc, item, nl)
     plain = tomlkit.dumps(plain_doc)
@@ -451,7 +468,9 @@ def edit_config_toml(current: str | None, settings: CertSettings, release: EdgeR
         if spliced is None:
             spliced_doc = parse_toml(placed, where=where)
             if item.key == "edge_ca.auto_renew" and isinstance(spliced_doc.get("edge_ca"), Table):
-                spliced_doc["edge_ca"].add("auto_renew", _table(item.value, nl))
+                parent = spliced_doc["edge_ca"]
+                parent.add("auto_renew",
+                           _separated(_table(item.value, nl), parent.as_string(), nl))
             else:
                 _add_plainly(spliced_doc, item, nl)
             spliced = tomlkit.dumps(spliced_doc)
