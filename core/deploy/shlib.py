@@ -278,6 +278,77 @@ EOS
   return 13
 }
 
+# ec_check_result ID FILE : the result word of check ID in iotedge check JSON output, or missing.
+ec_check_result() {
+  _j=$(tr -d '\n\r' < "$2"); _w='[[:space:]]*'; _v='"\([a-z]*\)"'
+  _r=$(printf '%s' "$_j" | sed -n "s/.*\"$1\"$_w:$_w{[^}]*\"result\"$_w:$_w$_v.*/\1/p")
+  [ -n "$_r" ] \
+    || _r=$(printf '%s' "$_j" | sed -n "s/.*\"id\"$_w:$_w\"$1\"[^}]*\"result\"$_w:$_w$_v.*/\1/p")
+  ec_out "${_r:-missing}"
+}
+
+# ec_run_kind STAGE KIND [OUTFILE] : run the KIND (apply|check) commands as root, in order;
+# apply stops at the first failure; check output goes to OUTFILE.
+ec_run_kind() {
+  _rc=0; _out=${3:-}
+  [ -z "$_out" ] || : > "$_out"
+  while IFS= read -r _l; do
+    [ -n "$_l" ] || continue
+    if [ -n "$_out" ]; then
+      # shellcheck disable=SC2086
+      ( IFS=$TAB; set -f; set -- $_l; "$@" ) >> "$_out" < /dev/null || _rc=$?
+    else
+      # shellcheck disable=SC2086
+      ( IFS=$TAB; set -f; set -- $_l; "$@" ) < /dev/null || { _rc=$?; break; }
+    fi
+  done <<EOS
+$(ec_steps "$1" "$2")
+EOS
+  return $_rc
+}
+
+# ec_install_bundle DIR : what install.sh runs: copy the bundle to a private staging dir, then
+# the same steps as a deploy: drift check, backup, install, config, clear, apply, check, and
+# restore + re-apply on any failure. Exit: 0 done, 1 rolled back, 2 untouched, 3 restore failed.
+ec_install_bundle() {
+  trap '' HUP PIPE
+  _stg=$(mktemp -d /tmp/edgecert-stage.XXXXXXXX) || { ec_out "no staging dir"; return 2; }
+  for _f in "$1"/*; do [ -f "$_f" ] && cp -- "$_f" "$_stg/"; done
+  ec_stage_apply "$_stg"; _st=$?
+  case $_st in
+    0) ;;
+    10|11) rm -rf -- "$_stg"; ec_out "nothing was changed"; return 2 ;;
+    12) rm -rf -- "$_stg"; ec_out "failed; everything was put back"; return 1 ;;
+    *) rm -rf -- "$_stg"; ec_out "FAILED and the restore failed: see $BACKUP"; return 3 ;;
+  esac
+  ec_out "step${TAB}apply"
+  _why=
+  if ! ec_run_kind "$_stg" apply; then
+    _why="apply failed"
+  else
+    ec_out "step${TAB}check"
+    ec_run_kind "$_stg" check "$_stg/check.out" || :
+    while IFS= read -r _id; do
+      [ -n "$_id" ] || continue
+      _res=$(ec_check_result "$_id" "$_stg/check.out")
+      ec_out "check$TAB$_id$TAB$_res"
+      case $_res in error|fatal) _why="iotedge check: $_id $_res";; esac
+    done <<EOS
+$(ec_steps "$_stg" check-id)
+EOS
+  fi
+  if [ -z "$_why" ]; then
+    ec_out deployed > "$BACKUP/status"; rm -rf -- "$_stg"; ec_out "deployed; backup in $BACKUP"
+    return 0
+  fi
+  ec_out "fail${TAB}$_why"
+  if ec_restore "$BACKUP" && ec_run_kind "$_stg" apply; then
+    rm -rf -- "$_stg"; ec_out "$_why; everything was put back from $BACKUP"; return 1
+  fi
+  rm -rf -- "$_stg"; ec_out "$_why; the restore FAILED: see $BACKUP (sudo sh $BACKUP/restore.sh)"
+  return 3
+}
+
 # ec_restore_script : a restore.sh for the backup dir, so a technician can roll back by hand.
 ec_restore_script() {
   ec_out '#!/bin/sh'

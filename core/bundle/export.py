@@ -1,0 +1,201 @@
+"""Write a Plan as a bundle: the staged files, the steps, ``install.sh`` / ``install.ps1``, README.
+
+The bundle holds exactly what a deploy uploads (``core.deploy.steps.staged_files``) plus small
+wrappers, so ``sudo sh install.sh`` on the device runs the same shell library with the same
+safety: drift check (sha256), backup with manifest and ``restore.sh``, owners and modes in one
+``install`` step, atomic config rename, clearing stale state, apply, check, and restore plus
+re-apply on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.deploy.shlib import BACKUP_ROOT
+from core.deploy.steps import StagedFile, staged_files
+from core.errors import UnreadableFileError, UsageError
+from core.plan import Plan
+from core.progress import ProgressCallback, report
+
+INSTALL_SH = """#!/bin/sh
+# edgecert bundle installer: run on the device as root:  sudo sh install.sh
+# Exit status: 0 done; 1 failed and everything was put back; 2 nothing was changed
+# (the device config differs from the one this bundle was made for, or no space for a backup);
+# 3 failed and the restore failed (the output names the backup directory and restore.sh).
+set -u
+here=$(cd -- "$(dirname -- "$0")" && pwd) || exit 2
+if [ "$(id -u)" != 0 ]; then
+  exec sudo sh "$here/install.sh" "$@"
+fi
+. "$here/lib.sh"
+ec_install_bundle "$here"
+"""
+
+INSTALL_PS1 = r"""# edgecert bundle installer for IoT Edge for Linux on Windows (EFLOW).
+# Run in an elevated PowerShell on the Windows host, in this folder:  .\install.ps1
+# It copies the bundle into a private directory in the EFLOW VM with Copy-EflowVmFile and runs
+# install.sh there with Invoke-EflowVmCommand (same steps, backup and rollback as a deploy).
+$ErrorActionPreference = "Stop"
+Import-Module AzureEFLOW
+$here = Split-Path -Parent $MyInvocation.MyCommand.Path
+$made = Invoke-EflowVmCommand "mktemp -d /tmp/edgecert-bundle.XXXXXXXX"
+$stage = ($made | Select-Object -Last 1).Trim()
+if ($stage -notmatch '^/tmp/edgecert-bundle\.[A-Za-z0-9]+$') {
+    throw "unexpected staging path: $stage"
+}
+foreach ($name in @(__NAMES__)) {
+    Copy-EflowVmFile -fromFile (Join-Path $here $name) -toFile "$stage/$name" -pushFile
+}
+$run = "chmod 600 $stage/*; sudo sh $stage/install.sh; rc=`$?; rm -rf $stage; echo rc=`$rc"
+$out = Invoke-EflowVmCommand $run -ignoreError
+$out | Write-Output
+$last = ($out | Select-Object -Last 1)
+if ($last -match '^rc=(\d+)$') { exit [int]$Matches[1] }
+exit 3
+"""
+
+README = """edgecert bundle for IoT Edge {release} ({platform})
+{underline}
+
+This folder puts the device on the certificate chain prepared by edgecert. It contains
+private keys ({secrets}): keep it on a trusted medium and delete it after use.
+
+Linux device (copy the folder over, e.g. scp -r or a USB stick):
+    sudo sh install.sh
+
+EFLOW (on the Windows host, elevated PowerShell, in this folder):
+    .\\install.ps1
+
+What install.sh does, in order, stopping and putting everything back at the first failure:
+ 1. refuses to run if {config} is not the file this bundle was made for (sha256)
+ 2. backs up everything it will replace into {backup_root}/<time>-<id>/ (root only), with a
+    manifest and restore.sh
+ 3. creates the directories and installs each file with its owner and mode in one step,
+    then renames it into place
+ 4. checks that every certificate and key is readable by the IoT Edge service users
+ 5. writes {config} (0600 root) atomically
+ 6. clears stale runtime state, runs {apply}
+ 7. runs {check} and reports: {check_ids}
+
+To undo a successful install later:  sudo sh {backup_root}/<time>-<id>/restore.sh
+then run {apply} again.
+
+Files:
+{files}
+"""
+
+
+@dataclass(frozen=True)
+class BundleReport:
+    """Where the bundle went and what it holds (names only)."""
+
+    path: Path
+    names: tuple[str, ...]
+    zipped: bool
+
+    def describe(self) -> str:
+        kind = "zip" if self.zipped else "folder"
+        return f"bundle {kind} written: {self.path} ({len(self.names)} files)"
+
+
+def render_install_sh() -> str:
+    """The bundle's ``install.sh`` (a wrapper around the library's ``ec_install_bundle``)."""
+    return INSTALL_SH
+
+
+def render_install_ps1(names: tuple[str, ...]) -> str:
+    """The bundle's ``install.ps1`` for EFLOW, pushing ``names`` into the VM."""
+    for n in names:
+        if not n.replace(".", "").replace("_", "").replace("-", "").isalnum():
+            raise UsageError(f"bundle file name {n!r} is not a plain name")
+    return INSTALL_PS1.replace("__NAMES__", ", ".join(f"'{n}'" for n in names))
+
+
+def _readme(plan: Plan, staged: tuple[StagedFile, ...], backup_root: str) -> str:
+    def show(argv: tuple[str, ...]) -> str:
+        return " ".join(argv)
+
+    files = [f"  {f.name:8} -> {pf.path} ({pf.mode:04o} {pf.owner}:{pf.group}, {pf.role})"
+             for f, pf in zip(staged[2:], plan.files, strict=False)]
+    files.append(f"  config   -> {plan.config.path} (0600 root:root)")
+    title = f"edgecert bundle for IoT Edge {plan.release} ({plan.platform})"
+    return README.format(
+        release=plan.release, platform=plan.platform, underline="=" * len(title),
+        secrets=", ".join(f.name for f in staged if f.secret) or "none",
+        config=plan.config.path, backup_root=backup_root,
+        apply="; ".join(show(c.argv) for c in plan.apply) or "(nothing)",
+        check="; ".join(show(c.argv) for c in plan.check) or "(nothing)",
+        check_ids=", ".join(plan.check_ids) or "(none)",
+        files="\n".join(files),
+    )
+
+
+def _contents(plan: Plan, backup_root: str) -> list[tuple[str, bytes, int]]:
+    staged = staged_files(plan, backup_root=backup_root)
+    names = (*(f.name for f in staged), "install.sh")
+    out = [(f.name, f.data, 0o600) for f in staged]
+    out.append(("install.sh", render_install_sh().encode(), 0o700))
+    out.append(("install.ps1", render_install_ps1(names).encode(), 0o600))
+    out.append(("README.txt", _readme(plan, staged, backup_root).encode(), 0o600))
+    return out
+
+
+def export_bundle(
+    plan: Plan,
+    out: Path,
+    *,
+    progress: ProgressCallback | None = None,
+    backup_root: str = BACKUP_ROOT,
+) -> BundleReport:
+    """Write ``plan`` as a bundle folder, or a zip when ``out`` ends in ``.zip``.
+
+    Every file is created 0600 (``install.sh`` 0700) before its bytes are written; a folder is
+    created 0700 and must not exist yet (or be empty), a zip is written to a temporary name and
+    renamed, so there is never a half-written bundle.
+
+    Args:
+        plan: the plan from the preview.
+        out: the folder or ``.zip`` path.
+        progress: receives one event per file.
+        backup_root: where install.sh keeps its backups on the device.
+
+    Returns:
+        Where the bundle went and its file names.
+
+    Raises:
+        UsageError: the plan is for Windows containers, or ``out`` is a non-empty folder.
+        UnreadableFileError: ``out`` cannot be written.
+    """
+    contents = _contents(plan, backup_root)
+    names = tuple(n for n, _, _ in contents)
+    try:
+        if out.suffix.lower() == ".zip":
+            tmp = out.with_name(f".{out.name}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+                for i, (name, data, mode) in enumerate(contents, 1):
+                    info = zipfile.ZipInfo(f"{out.stem}/{name}", date_time=(2020, 1, 1, 0, 0, 0))
+                    info.external_attr = (stat.S_IFREG | mode) << 16
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    zf.writestr(info, data)
+                    report(progress, "bundle", i, len(contents), name)
+            os.replace(tmp, out)
+            return BundleReport(out, names, True)
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UsageError(f"{out} exists and is not an empty folder",
+                             hint="Name a new folder (or a .zip file) for the bundle.")
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        out.chmod(0o700)
+        for i, (name, data, mode) in enumerate(contents, 1):
+            fd = os.open(out / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            report(progress, "bundle", i, len(contents), name)
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot write the bundle: {exc.strerror}", where=str(out),
+                                  hint="Choose a folder you can write to.") from exc
+    return BundleReport(out, names, False)
