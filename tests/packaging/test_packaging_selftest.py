@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,9 @@ def test_self_test_passes_from_the_checkout(tmp_path: Path) -> None:
     for name, _ in selftest.STEPS:
         assert f"ok   {name}" in text
     assert "all steps passed" in text
-    assert "SetupWizard" in text  # the real wizard was rendered, not a placeholder
+    # The real wizard was rendered with its pages, including those built after the first paint.
+    pages = re.search(r"SetupWizard \d+x\d+, (\d+) pages", text)
+    assert pages is not None and int(pages.group(1)) >= 2, text
     if importlib.util.find_spec("core.cli.chain") is not None:
         # Once the chain commands exist, the self-test must use them, not its stand-in.
         assert "edgecert chain demo + check passed" in text
