@@ -171,7 +171,7 @@ def test_quickstart_zero_days_refused() -> None:
 
 
 def test_legacy_release_refused() -> None:
-    with pytest.raises(SettingsError, match="config.yaml"):
+    with pytest.raises(SettingsError, match=r"config\.yaml"):
         edit_config_toml(None, PRELOADED, release("1.1"))
 
 

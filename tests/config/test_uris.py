@@ -1,0 +1,65 @@
+"""file:// and pkcs11: URIs as the runtime reads them; PINs never appear in errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.config.errors import UriError
+from core.config.uris import (
+    check_file_uri,
+    file_uri,
+    file_uri_path,
+    is_pkcs11,
+    parse_pkcs11_uri,
+)
+
+
+def test_file_uri_is_absolute_and_percent_encoded() -> None:
+    assert file_uri("/var/aziot/certs/edge ca#1.pem") == "file:///var/aziot/certs/edge%20ca%231.pem"
+    assert file_uri("C:\\Program Data\\certs\\ca.pem") == "file:///C:/Program%20Data/certs/ca.pem"
+
+
+def test_file_uri_rejects_relative_path() -> None:
+    with pytest.raises(UriError, match="relative"):
+        file_uri("certs/ca.pem")
+
+
+@pytest.mark.parametrize("path", ["/var/aziot/certs/ä b.pem", "C:\\x y\\ca.pem", "/a/%41.pem"])
+def test_round_trip(path: str) -> None:
+    uri = file_uri(path)
+    check_file_uri(uri)
+    assert file_uri_path(uri) == path
+
+
+@pytest.mark.parametrize(("uri", "message", "hint"), [
+    ("/var/aziot/certs/ca.pem", "not a file://", "file:///var/aziot/certs/ca.pem"),
+    ("https://example.org/ca.pem", "not a file://", "file:///"),
+    ("file://var/aziot/ca.pem", "names a host", "three slashes"),
+    ("file:///var/aziot/edge ca.pem", "not percent-encoded", "file:///var/aziot/edge%20ca.pem"),
+    ("file:///var/aziot/%zz.pem", "not percent-encoded", "%25zz"),
+    ("file:///C:/edge ca.pem", "not percent-encoded", "file:///C:/edge%20ca.pem"),
+])
+def test_bad_file_uris(uri: str, message: str, hint: str) -> None:
+    with pytest.raises(UriError, match=message) as info:
+        check_file_uri(uri, where="config.toml")
+    assert hint in info.value.hint
+
+
+def test_pkcs11_parts_decoded() -> None:
+    uri = parse_pkcs11_uri("pkcs11:slot-id=0;object=edge%20ca?pin-value=1234")
+    assert (uri.slot_id, uri.token, uri.object, uri.pin_value) == (0, None, "edge ca", "1234")
+    assert "1234" not in repr(uri)
+    assert parse_pkcs11_uri("pkcs11:token=my%20token").token == "my token"
+    assert is_pkcs11("pkcs11:token=a") and not is_pkcs11("file:///a")
+
+
+@pytest.mark.parametrize(("uri", "message"), [
+    ("pkcs11:object=edge?pin-value=9876", "neither slot-id nor token"),
+    ("pkcs11:slot-id=zero;object=x?pin-value=9876", "malformed"),
+    ("file:///x?pin-value=9876", "not a pkcs11"),
+    ("pkcs11:slot-id?pin-value=9876", "no value"),
+])
+def test_bad_pkcs11_uris_never_show_the_pin(uri: str, message: str) -> None:
+    with pytest.raises(UriError, match=message) as info:
+        parse_pkcs11_uri(uri)
+    assert "9876" not in info.value.describe()
