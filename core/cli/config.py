@@ -229,13 +229,15 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     where = rel.config_path
     current = None if current_bytes is None else _text(current_bytes, args.current)
     findings: tuple[Finding, ...]
+    # Parse errors name the local file that was read; findings name the device file.
+    source = args.current if current is not None else str(args.template or "edgecert template")
     if rel.is_legacy:
-        new, findings = edit_config_yaml(current, legacy_from_settings(settings), where=where)
+        new, findings = edit_config_yaml(current, legacy_from_settings(settings), where=source)
     else:
         template = None
         if args.template is not None:
             template = _text(_read(args.template, "template"), str(args.template))
-        new = edit_config_toml(current, settings, rel, template=template, where=where)
+        new = edit_config_toml(current, settings, rel, template=template, where=source)
         findings = check_config_toml(new, rel, where=where)
     sys.stdout.write(config_diff(current, new, device_path=where))
     _report(findings, where)

@@ -10,20 +10,30 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 
 REDACTED = "<redacted>"
 
-_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+def _quoted_redaction(match: re.Match[str]) -> str:
+    value = match.group("v")
+    quote = value[0] if value[0] in "\"'" else ""
+    return f"{match.group('k')}{quote}{REDACTED}{quote}"
+
+
+_RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     # SharedAccessKey=… in connection strings (TOML or YAML, quoted or not).
     (re.compile(r"(SharedAccessKey\s*=\s*)[^;\"'\s]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    # sig=… in SAS tokens (SharedAccessSignature sr=…&sig=…&se=…).
+    (re.compile(r"\b(sig=)[^&\"'\s;]+"), rf"\1{REDACTED}"),
     # pin-value=… in PKCS#11 URIs.
     (re.compile(r"(pin-value=)[^&\"'\s;]+", re.IGNORECASE), rf"\1{REDACTED}"),
-    # key = "secret" for secret-looking key names (TOML ``=`` and YAML ``:``).
+    # key = "secret" for secret-looking key names (TOML ``=`` and YAML ``:``); the whole value
+    # goes, quoted (quotes and '#' inside allowed) or bare.
     (re.compile(
         r"""(?P<k>\b(?:[A-Za-z0-9_]*password|[A-Za-z0-9_]*passphrase|symmetric_key|"""
         r"""device_id_pk|sas_key|shared_access_key|secret|value|pin)\b["']?\s*[=:]\s*)"""
-        r"""(?P<q>["']?)(?P<v>[^"'#\r\n{\[\s][^"'#\r\n]*)(?P=q)""", re.IGNORECASE),
-     rf"\g<k>\g<q>{REDACTED}\g<q>"),
+        r"""(?P<v>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"'#{\[][^#\r\n]*)""", re.IGNORECASE),
+     _quoted_redaction),
 )
 _BASE64_BLOB = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*-----")
