@@ -18,7 +18,7 @@ from typing import Any
 import tomlkit
 import tomlkit.exceptions
 from tomlkit.container import Container
-from tomlkit.items import AoT, Item, Table
+from tomlkit.items import AoT, InlineTable, Item, Table
 
 from core.config.errors import SettingsError
 from core.config.settings import (
@@ -218,6 +218,23 @@ def _remove(table: Table, key: str) -> None:
             table.value.append(None, item)
 
 
+def _inline(values: dict[str, Any]) -> InlineTable:
+    table = tomlkit.inline_table()
+    for key, value in values.items():
+        table.append(key, _inline(value) if isinstance(value, dict) else value)
+    return table
+
+
+def _replace_inline(container: Any, key: str, values: dict[str, Any]) -> None:
+    """An inline table (``edge_ca = { … }``) stays inline, in its place, with the new values."""
+    old = container[key]
+    new = _inline(values)
+    new.trivia.comment_ws = old.trivia.comment_ws
+    new.trivia.comment = old.trivia.comment
+    new.trivia.trail = old.trivia.trail
+    container[key] = new
+
+
 def _fragment(key: str, value: Any, nl: str) -> str:
     """``key = value`` or a whole table, rendered by tomlkit as a stand-alone document."""
     doc = tomlkit.document()
@@ -381,6 +398,8 @@ def _edit_existing(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str) -
         issuance = doc.get("cert_issuance")
         if isinstance(issuance, Table) and isinstance(issuance.get("est"), Table):
             _set_keys(issuance["est"], est, nl)
+        elif isinstance(issuance, Table) and isinstance(issuance.get("est"), InlineTable):
+            _replace_inline(issuance, "est", est)
         elif isinstance(issuance, Table):
             issuance.add("est", _table(est, nl))
         else:
@@ -392,13 +411,26 @@ def _edit_existing(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str) -
             keys["pkcs11_base_slot"] = settings.pkcs11.base_slot
         if isinstance(doc.get("aziot_keys"), Table):
             _set_keys(doc["aziot_keys"], keys, nl)
+        elif isinstance(doc.get("aziot_keys"), InlineTable):
+            _replace_inline(doc, "aziot_keys", {**doc["aziot_keys"].unwrap(), **keys})
         else:
             pending.append(_Pending("aziot_keys", keys, _block_anchor("aziot_keys")))
 
     wanted = edge_ca_table(settings.edge_ca)
     renew = _auto_renew_table(settings.auto_renew) if settings.auto_renew else None
     current = doc.get("edge_ca")
-    if isinstance(current, Table):
+    if isinstance(current, InlineTable):
+        values: dict[str, Any] = dict(wanted)
+        subject = current.get("subject")
+        if subject is not None and not isinstance(settings.edge_ca, Preloaded) and (
+                "common_name" not in wanted):
+            values["subject"] = subject.unwrap() if isinstance(subject, Item) else subject
+        if renew is not None:
+            values["auto_renew"] = renew
+        values.update({k: (v.unwrap() if isinstance(v, Item) else v)
+                       for k, v in current.items() if k not in EDGE_CA_KEYS})
+        _replace_inline(doc, "edge_ca", values)
+    elif isinstance(current, Table):
         keep_subject = not isinstance(settings.edge_ca, Preloaded) and "common_name" not in wanted
         for key in list(current.keys()):
             if key in wanted or key not in EDGE_CA_KEYS:

@@ -12,6 +12,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 
+from core.config.diff import redact_line
 from core.config.errors import UriError
 
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
@@ -60,19 +61,20 @@ def check_file_uri(uri: str, *, where: str | None = None, key: str = "URI") -> N
     Raises:
         UriError: with a hint giving the corrected URI when one can be derived.
     """
+    shown = redact_line(uri)  # a misplaced pkcs11: URI may carry a PIN
     if not uri.startswith("file://"):
         hint = "Write it as file:///absolute/path."
         if uri.startswith("/") or _WINDOWS_DRIVE.match(uri):
             hint = f"Write it as {file_uri(uri)}."
-        raise UriError(f"{key} {uri!r} is not a file:// URI", hint=hint, where=where)
+        raise UriError(f"{key} {shown!r} is not a file:// URI", hint=hint, where=where)
     parts = urllib.parse.urlsplit(uri)
     if parts.netloc not in ("", "localhost"):
         raise UriError(
-            f"{key} {uri!r} names a host ({parts.netloc!r}) instead of an absolute path",
+            f"{key} {shown!r} names a host ({parts.netloc!r}) instead of an absolute path",
             hint="Use three slashes: file:///var/aziot/certs/edge-ca.pem.", where=where,
         )
     if not parts.path.startswith("/"):
-        raise UriError(f"{key} {uri!r} is not absolute",
+        raise UriError(f"{key} {shown!r} is not absolute",
                        hint="Use file:/// followed by the absolute device path.", where=where)
     if parts.query or parts.fragment or not _PATH_SAFE.match(parts.path) or _PCT.search(
             parts.path):
@@ -80,7 +82,7 @@ def check_file_uri(uri: str, *, where: str | None = None, key: str = "URI") -> N
         if re.match(r"^/[A-Za-z]:/", decoded):
             decoded = decoded[1:]
         raise UriError(
-            f"{key} {uri!r} is not percent-encoded",
+            f"{key} {shown!r} is not percent-encoded",
             hint=f"Write it as {file_uri(decoded)}.",
             where=where,
         )

@@ -252,3 +252,24 @@ def _provisioning_text(text: str) -> str:
         if inside:
             out.append(line)
     return "".join(out)
+
+
+def test_inline_edge_ca_stays_inline_in_place() -> None:
+    src = ('edge_ca = { cert = "file:///a.pem", pk = "file:///b.pem" }  # ours\n'
+           '[provisioning]\nsource = "manual"\n')
+    out = edit_config_toml(src, QUICKSTART, R15)
+    first = out.splitlines()[0]
+    assert first.startswith("edge_ca = {") and first.endswith("}  # ours")
+    assert tomllib.loads(out)["edge_ca"] == {
+        "auto_generated_edge_ca_expiry_days": 30,
+        "auto_renew": {"rotate_key": True, "threshold": "80%", "retry": "4%"}}
+    assert edit_config_toml(out, QUICKSTART, R15) == out
+
+
+def test_existing_auto_renew_without_edge_ca_header() -> None:
+    src = ('[provisioning]\nsource = "manual"\n\n[edge_ca.auto_renew]\nrotate_key = true\n'
+           'threshold = "80%"\nretry = "4%"\n')
+    out = edit_config_toml(src, PRELOADED, R15)
+    assert tomllib.loads(out)["edge_ca"] == {"cert": "file:///var/aziot/certs/edge-ca.pem",
+                                             "pk": "file:///var/aziot/secrets/edge-ca.key.pem"}
+    assert out.startswith('trust_bundle_cert = "file:///var/aziot/certs/trust-bundle.pem"\n')

@@ -63,3 +63,9 @@ def test_bad_pkcs11_uris_never_show_the_pin(uri: str, message: str) -> None:
     with pytest.raises(UriError, match=message) as info:
         parse_pkcs11_uri(uri)
     assert "9876" not in info.value.describe()
+
+
+def test_pkcs11_uri_where_a_file_uri_belongs_hides_the_pin() -> None:
+    with pytest.raises(UriError, match="not a file://") as info:
+        check_file_uri("pkcs11:slot-id=0?pin-value=24681357", key="edge_ca.cert")
+    assert "24681357" not in info.value.describe()
