@@ -11,8 +11,6 @@ the result must load to exactly the same data as a plain tomlkit edit, or the pl
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import tomlkit
@@ -20,6 +18,7 @@ import tomlkit.exceptions
 from tomlkit.container import Container
 from tomlkit.items import AoT, InlineTable, Item, Table
 
+from core.config.anchors import Pending, block_anchor, edge_ca_anchor, key_anchor, splice
 from core.config.errors import SettingsError
 from core.config.settings import (
     EDGE_CA_KEYS,
@@ -249,107 +248,6 @@ def _fragment(key: str, value: Any, nl: str) -> str:
     return tomlkit.dumps(doc).replace("\n", nl)
 
 
-# ---- placement next to the commented examples -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Pending:
-    key: str
-    """Dotted key of what is missing: ``trust_bundle_cert``, ``edge_ca``, ``edge_ca.auto_renew``."""
-    value: Any
-    anchor: Callable[[list[str]], int | None]
-    """Index of the line after which the fragment goes, or None."""
-
-
-def _uncommented(line: str) -> str | None:
-    stripped = line.strip()
-    if not stripped.startswith("#"):
-        return None
-    return stripped.lstrip("#").strip()
-
-
-def _is_active_header(line: str) -> bool:
-    stripped = line.strip()
-    return stripped.startswith("[")
-
-
-def _comment_blocks(lines: list[str]) -> list[tuple[int, int]]:
-    blocks: list[tuple[int, int]] = []
-    start: int | None = None
-    for i, line in enumerate(lines):
-        if _uncommented(line) is not None:
-            if start is None:
-                start = i
-        elif start is not None:
-            blocks.append((start, i - 1))
-            start = None
-    if start is not None:
-        blocks.append((start, len(lines) - 1))
-    return blocks
-
-
-def _block_anchor(header: str, marker: Callable[[str], bool] | None = None
-                  ) -> Callable[[list[str]], int | None]:
-    """After the commented block that shows ``# [header]`` (and a line matching ``marker``)."""
-
-    def find(lines: list[str]) -> int | None:
-        fallback: int | None = None
-        for start, end in _comment_blocks(lines):
-            body = [_uncommented(lines[i]) or "" for i in range(start, end + 1)]
-            if not any(b.split("#")[0].strip() == f"[{header}]" for b in body):
-                continue
-            if marker is None or any(marker(b) for b in body):
-                return end
-            fallback = end if fallback is None else fallback
-        return fallback
-
-    return find
-
-
-def _key_anchor(key: str) -> Callable[[list[str]], int | None]:
-    """After the commented line ``# key = …``, only while no table has started yet."""
-
-    def find(lines: list[str]) -> int | None:
-        for i, line in enumerate(lines):
-            if _is_active_header(line):
-                return None
-            body = _uncommented(line)
-            if body is not None and body.replace(" ", "").startswith(f"{key}="):
-                return i
-        return None
-
-    return find
-
-
-def _starts(prefix: str) -> Callable[[str], bool]:
-    def match(body: str) -> bool:
-        return body.replace(" ", "").startswith(prefix)
-
-    return match
-
-
-def _edge_ca_anchor(settings: CertSettings) -> Callable[[list[str]], int | None]:
-    ca = settings.edge_ca
-    if isinstance(ca, Preloaded):
-        return _block_anchor("edge_ca", _starts("cert="))
-    if isinstance(ca, Quickstart):
-        return _block_anchor("edge_ca", _starts("auto_generated_edge_ca_expiry_days="))
-    if ca.method == "self_signed":
-        return _block_anchor("edge_ca", _starts("auto_generated_edge_ca_expiry_days="))
-    return _block_anchor("edge_ca", _starts(f'method="{ca.method}"'))
-
-
-def _splice(text: str, pending: _Pending, nl: str) -> str | None:
-    lines = text.splitlines(keepends=True)
-    index = pending.anchor(lines)
-    if index is None:
-        return None
-    head = "".join(lines[: index + 1])
-    if head and not head.endswith(("\n", "\r")):
-        head += nl
-    return head + _fragment(pending.key, pending.value, nl) + "".join(lines[index + 1:])
-
-
 def _separated(table: Table, rendered_so_far: str, nl: str) -> Table:
     """Give a table appended at the end one blank line before it, in the file's line ending.
 
@@ -364,7 +262,7 @@ def _separated(table: Table, rendered_so_far: str, nl: str) -> Table:
     return table
 
 
-def _add_plainly(doc: tomlkit.TOMLDocument, pending: _Pending, nl: str) -> None:
+def _add_plainly(doc: tomlkit.TOMLDocument, pending: Pending, nl: str) -> None:
     parts = pending.key.split(".")
     if len(parts) == 1:
         if isinstance(pending.value, dict):
@@ -383,15 +281,15 @@ def _add_plainly(doc: tomlkit.TOMLDocument, pending: _Pending, nl: str) -> None:
 # ---- the edit -------------------------------------------------------------------------------
 
 
-def _edit_existing(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str) -> list[_Pending]:
+def _edit_existing(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str) -> list[Pending]:
     """Edit what exists in place; return what is missing, in file order."""
-    pending: list[_Pending] = []
+    pending: list[Pending] = []
     if settings.trust_bundle_cert is not None:
         if "trust_bundle_cert" in doc:
             _set_keys(doc, {"trust_bundle_cert": settings.trust_bundle_cert}, nl)
         else:
-            pending.append(_Pending("trust_bundle_cert", settings.trust_bundle_cert,
-                                    _key_anchor("trust_bundle_cert")))
+            pending.append(Pending("trust_bundle_cert", settings.trust_bundle_cert,
+                                    key_anchor("trust_bundle_cert")))
 
     if settings.est is not None:
         est = _est_tables(settings.est)
@@ -403,7 +301,7 @@ def _edit_existing(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str) -
         elif isinstance(issuance, Table):
             issuance.add("est", _table(est, nl))
         else:
-            pending.append(_Pending("cert_issuance.est", est, _block_anchor("cert_issuance.est")))
+            pending.append(Pending("cert_issuance.est", est, block_anchor("cert_issuance.est")))
 
     if settings.pkcs11 is not None:
         keys: dict[str, Any] = {"pkcs11_lib_path": settings.pkcs11.lib_path}
@@ -414,7 +312,7 @@ def _edit_existing(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str) -
         elif isinstance(doc.get("aziot_keys"), InlineTable):
             _replace_inline(doc, "aziot_keys", {**doc["aziot_keys"].unwrap(), **keys})
         else:
-            pending.append(_Pending("aziot_keys", keys, _block_anchor("aziot_keys")))
+            pending.append(Pending("aziot_keys", keys, block_anchor("aziot_keys")))
 
     wanted = edge_ca_table(settings.edge_ca)
     renew = _auto_renew_table(settings.auto_renew) if settings.auto_renew else None
@@ -445,13 +343,13 @@ def _edit_existing(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str) -
             if isinstance(current.get("auto_renew"), Table):
                 _set_keys(current["auto_renew"], renew, nl)
             else:
-                pending.append(_Pending("edge_ca.auto_renew", renew,
-                                        _block_anchor("edge_ca.auto_renew")))
+                pending.append(Pending("edge_ca.auto_renew", renew,
+                                        block_anchor("edge_ca.auto_renew")))
     else:
-        pending.append(_Pending("edge_ca", wanted, _edge_ca_anchor(settings)))
+        pending.append(Pending("edge_ca", wanted, edge_ca_anchor(settings)))
         if renew is not None:
-            pending.append(_Pending("edge_ca.auto_renew", renew,
-                                    _block_anchor("edge_ca.auto_renew")))
+            pending.append(Pending("edge_ca.auto_renew", renew,
+                                    block_anchor("edge_ca.auto_renew")))
     return pending
 
 
@@ -496,7 +394,7 @@ def edit_config_toml(current: str | None, settings: CertSettings, release: EdgeR
     # The careful edit: each missing item right after its commented example.
     placed = edited
     for item in pending:
-        spliced = _splice(placed, item, nl)
+        spliced = splice(placed, item.anchor, _fragment(item.key, item.value, nl), nl)
         if spliced is None:
             spliced_doc = parse_toml(placed, where=where)
             if item.key == "edge_ca.auto_renew" and isinstance(spliced_doc.get("edge_ca"), Table):
