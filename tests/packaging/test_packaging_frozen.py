@@ -55,6 +55,15 @@ def test_bundle_has_resources_and_only_the_qt_it_uses(frozen_app: Path) -> None:
                      "opengl32sw", "tkinter", "_tkinter"):
         assert not [n for n in names if unwanted in n], unwanted
     assert not [n for n in names if n.endswith(".qm")], "Qt translations are not used"
+    # Every Qt plugin shipped can load: none needs a Qt library that was left out (e.g. Qt6Svg).
+    plugins = internal / "PySide6" / "Qt" / "plugins"
+    if sys.platform.startswith("linux") and shutil.which("ldd"):
+        for plugin in plugins.rglob("*.so"):
+            ldd = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True,
+                                 check=False, env={"LD_LIBRARY_PATH": str(internal)})
+            missing = [line for line in ldd.stdout.splitlines()
+                       if "not found" in line and "Qt6" in line]
+            assert not missing, f"{plugin.name}: {missing}"
     size_mb = sum(p.stat().st_size for p in frozen_app.rglob("*")
                   if p.is_file() and not p.is_symlink()) / 1e6
     assert size_mb <= MAX_APP_MB, f"frozen app is {size_mb:.0f} MB"
