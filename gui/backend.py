@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import ModuleType
 from typing import Any, NoReturn
 
 from core.errors import EdgecertError, UsageError
 from core.progress import CancelToken, ProgressCallback, ProgressEvent
 from core.versions import catalog
+from gui.report import CheckLine, Summary, Thumbprint
 from gui.state import WizardState
 from gui.widgets.chain_view import CertRow
 
@@ -89,14 +90,26 @@ def chain_request(state: WizardState) -> ChainRequest:
 
 @dataclass(frozen=True)
 class ChainOutcome:
-    """A chain ready for the device, with what the chain view shows."""
+    """A chain ready for the device, with what the chain view shows.
 
-    chain: Any
-    """The core chain object (certificates and edge CA key material)."""
+    The byte fields are what the plan installs; the key never appears in a repr.
+    """
+
     rows: tuple[CertRow, ...]
+    """Root first, edge CA last (what the chain view shows)."""
     findings: tuple[Any, ...]
+    edge_ca_chain_pem: bytes = field(default=b"", repr=False)
+    edge_ca_key_pem: bytes = field(default=b"", repr=False)
+    trust_bundle_pem: bytes = field(default=b"", repr=False)
+    edge_ca_cn: str = ""
     files: tuple[Path, ...] = ()
     release_key: str = ""
+    chain: Any = field(default=None, repr=False)
+    """The core chain object, kept for re-validation against another release."""
+
+    @property
+    def edge_ca(self) -> CertRow | None:
+        return self.rows[-1] if self.rows else None
 
 
 def demo_chain(req: ChainRequest, *, progress: ProgressCallback | None = None,
@@ -172,8 +185,10 @@ def check_device_settings(req: SettingsRequest) -> dict[str, str]:
     rel = catalog()[req.release_key]
     if req.method == "files":
         for name, value in (("cert_dir", req.cert_dir), ("key_dir", req.key_dir)):
+            if not value:
+                continue  # the release's standard folder
             try:
-                uris.file_uri(value or "relative")
+                uris.file_uri(value)
             except EdgecertError as exc:
                 record(name, exc)
         if req.pkcs11_uri:
@@ -212,6 +227,7 @@ class TargetRequest:
     platform: str
     ssh_password: str = field(default="", repr=False)
     sudo_password: str = field(default="", repr=False)
+    key_passphrase: str = field(default="", repr=False)
 
 
 def target_request(state: WizardState) -> TargetRequest:
@@ -221,6 +237,7 @@ def target_request(state: WizardState) -> TargetRequest:
         accepted_host_key=state.accepted_host_key, release_key=state.release_key,
         platform=state.platform, ssh_password=state.ssh_password,
         sudo_password=state.sudo_password,
+        key_passphrase=state.file_passwords.get(state.key_file, ""),
     )
 
 
@@ -251,8 +268,26 @@ def open_target(req: TargetRequest) -> Any:
                      hint="Choose an SSH device, the EFLOW VM or this computer.")
 
 
+EFLOW_USER = "iotedge-user"
+
+
 def _open_ssh(req: TargetRequest) -> Any:
-    _pending("core.targets.ssh")
+    ssh = _core("core.targets.ssh")
+    if not req.host:
+        raise UsageError("no device address given", hint="Type the device's name or IP address.",
+                         where="Target page")
+    key_file = None if req.use_password or not req.key_file else \
+        str(Path(req.key_file).expanduser())
+    return ssh.SshTarget.connect(
+        req.host,
+        port=req.port,
+        user=req.user or (EFLOW_USER if req.kind == "eflow" else "root"),
+        key_file=key_file,
+        key_passphrase=req.key_passphrase or None,
+        password=req.ssh_password if req.use_password else None,
+        sudo_password=req.sudo_password or None,
+        accept_fingerprint=req.accepted_host_key or None,
+    )
 
 
 def read_device(req: TargetRequest) -> Any:
@@ -267,12 +302,17 @@ def read_device(req: TargetRequest) -> Any:
 
 def device_release(device: Any) -> str | None:
     """The catalog key of the release the device runs (None: unknown)."""
+    if isinstance(device, ConfigCopy):
+        return None
     rel = getattr(device, "release", None)
     return getattr(rel, "key", None)
 
 
 def describe_device(device: Any) -> str:
     """The device state as a few readable lines (no secret: the config text is not shown)."""
+    if isinstance(device, ConfigCopy):
+        return (f"Configuration copy: {device.path} ({len(device.config)} bytes).\n"
+                "The bundle's install script re-checks the device before changing anything.")
     lines = [f"IoT Edge: {device.version or 'not installed'} ({device.release.label})"]
     cfg = device.file(device.config_path)
     if cfg.exists:
@@ -290,6 +330,33 @@ def describe_device(device: Any) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class ConfigCopy:
+    """The device state known for an export bundle: a local copy of its config file."""
+
+    path: Path
+    config: bytes = field(repr=False)
+    release: Any = None
+    version: str | None = None
+
+
+def read_config_copy(path: str, release_key: str) -> ConfigCopy:
+    """Read a local copy of the device's configuration (checked by core when planning).
+
+    Raises:
+        UnreadableFileError: the file cannot be read.
+    """
+    errors = _core("core.errors")
+    file = Path(path).expanduser()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise errors.UnreadableFileError(
+            f"cannot read the configuration copy: {exc.strerror}", where=str(file),
+            hint="Choose the config.toml (1.1: config.yaml) copied from the device.") from exc
+    return ConfigCopy(file, data, catalog()[release_key])
+
+
 def detect_eflow_address() -> str:
     _pending("core.targets.eflow")
 
@@ -301,7 +368,7 @@ def detect_eflow_address() -> str:
 class PlanRequest:
     release_key: str
     platform: str
-    chain: Any
+    chain: ChainOutcome | None
     settings: SettingsRequest
     device: Any
     target_kind: str
@@ -313,16 +380,107 @@ def plan_request(state: WizardState) -> PlanRequest:
                        device=state.device_state, target_kind=state.target_kind)
 
 
-def make_preview(req: PlanRequest) -> Any:
-    _pending("core.config.planning")
+def _join(platform: str, folder: str, name: str) -> str:
+    if platform == "windows":
+        return str(PureWindowsPath(folder) / name)
+    return str(PurePosixPath(folder) / name)
 
 
-def describe_preview(preview: Any) -> str:
-    return ""
+def device_file_paths(release_key: str, platform: str, cert_dir: str, key_dir: str
+                      ) -> tuple[str, str, str]:
+    """Edge CA cert, key and trust bundle paths on the device (core's names, chosen folders)."""
+    planning = _core("core.config.planning")
+    defaults = planning.default_paths(catalog()[release_key], platform)
+    windows = platform == "windows"
+    pure = PureWindowsPath if windows else PurePosixPath
+
+    def place(default: str, folder: str) -> str:
+        return _join(platform, folder, pure(default).name) if folder else default
+
+    return (place(defaults.edge_ca_cert, cert_dir), place(defaults.edge_ca_key, key_dir),
+            place(defaults.trust_bundle, cert_dir))
 
 
-def preview_diff(preview: Any) -> tuple[str, str, str]:
-    return "", "", ""
+def cert_settings(req: SettingsRequest, platform: str, chain: ChainOutcome | None) -> Any:
+    """The wizard's device settings as ``core.config.settings.CertSettings``."""
+    cfg = _core("core.config.settings")
+    uris = _core("core.config.uris")
+    rel = catalog()[req.release_key]
+    renew = None
+    if req.auto_renew and rel.auto_renew and req.method in ("quickstart", "est"):
+        renew = cfg.AutoRenew(rotate_key=True, threshold=req.threshold, retry=req.retry)
+    if req.method == "quickstart":
+        return cfg.CertSettings(edge_ca=cfg.Quickstart(expiry_days=req.quickstart_days),
+                                auto_renew=renew)
+    if req.method == "est":
+        return cfg.CertSettings(
+            edge_ca=cfg.Issued(method="est", url=req.est_url,
+                               username=req.est_username or None,
+                               password=req.est_password or None),
+            auto_renew=renew)
+    if chain is None:
+        raise UsageError("no certificate chain yet",
+                         hint="Go back to the Certificate chain page and make or import one.")
+    cert, key, bundle = device_file_paths(req.release_key, platform, req.cert_dir, req.key_dir)
+    pk = req.pkcs11_uri or uris.file_uri(key)
+    pkcs11 = cfg.Pkcs11(lib_path=req.pkcs11_lib_path) if req.pkcs11_uri else None
+    return cfg.CertSettings(edge_ca=cfg.Preloaded(cert=uris.file_uri(cert), pk=pk),
+                            trust_bundle_cert=uris.file_uri(bundle), pkcs11=pkcs11)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The plan and its config diff, redacted for display."""
+
+    plan: Any
+    unified: str
+    before: str = field(repr=False)
+    after: str = field(repr=False)
+    config_path: str = ""
+    new_file: bool = False
+
+
+def make_preview(req: PlanRequest) -> Preview:
+    """Build the plan with core (no I/O) and the redacted diff the preview shows."""
+    planning = _core("core.config.planning")
+    diff = _core("core.config.diff")
+    release = _core("core.versions").release(req.release_key)
+    settings = cert_settings(req.settings, req.platform, req.chain)
+    files = req.chain is not None and req.settings.method == "files"
+    chain = req.chain
+    lifetime = None
+    if chain is not None and chain.edge_ca is not None:
+        lifetime = chain.edge_ca.not_after - chain.edge_ca.not_before
+    plan = planning.build_plan(
+        release=release,
+        platform=req.platform,
+        settings=settings,
+        current_config=getattr(req.device, "config", None),
+        edge_ca_cert=chain.edge_ca_chain_pem if files and chain is not None else None,
+        edge_ca_key=(chain.edge_ca_key_pem if files and chain is not None
+                     and not req.settings.pkcs11_uri else None),
+        trust_bundle=chain.trust_bundle_pem if files and chain is not None else None,
+        cert_lifetime=lifetime,
+        edge_ca_cn=chain.edge_ca_cn if files and chain is not None else None,
+    )
+    before = "" if plan.config.before is None else plan.config.before.decode("utf-8", "replace")
+    after = plan.config.after.decode("utf-8", "replace")
+    return Preview(plan=plan, unified=planning.plan_diff(plan), before=diff.redact(before),
+                   after=diff.redact(after), config_path=plan.config.path,
+                   new_file=plan.config.before is None)
+
+
+def describe_preview(preview: Preview) -> str:
+    plan = preview.plan
+    n = len(plan.files)
+    state = "a new file" if preview.new_file else (
+        "changed" if plan.config.changed else "unchanged")
+    return (f"{preview.config_path}: {state}; {n} file(s) to install; "
+            f"{len(plan.apply)} apply and {len(plan.check)} check command(s).")
+
+
+def preview_diff(preview: Preview) -> tuple[str, str, str]:
+    return preview.unified, preview.before, preview.after
 
 
 def preview_plan(preview: Any) -> Any:
@@ -348,7 +506,11 @@ def deploy(req: TargetRequest, preview: Any, *, progress: ProgressCallback | Non
 
 
 def export_bundle(plan: Any, folder: Path, *, progress: ProgressCallback | None = None) -> Any:
-    _pending("core.deploy.bundle")
+    """Write the plan as an export bundle (folder, or zip when the name ends in .zip)."""
+    bundle = _core("core.bundle")
+    if not str(folder):
+        raise UsageError("no bundle folder given", hint="Choose a new, empty folder.")
+    return bundle.export_bundle(plan, folder.expanduser(), progress=progress)
 
 
 PHASES = ("read", "stage", "install", "apply", "check", "done")
@@ -384,12 +546,41 @@ def summary_request(state: WizardState) -> SummaryRequest:
                           settings=settings_request(state))
 
 
-Summary = Any
-
-
-def summarize(req: SummaryRequest) -> Any:
-    _pending("core.deploy.apply")
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def summarize(req: SummaryRequest) -> Summary:
+    """The summary page's values from the deploy report, the chain and the settings."""
+    rel = catalog()[req.release_key]
+    rep = req.deploy_report
+    chain: ChainOutcome | None = req.chain if req.settings.method == "files" else None
+    checks = tuple(CheckLine(c.id, c.result, tuple(c.details))
+                   for c in getattr(rep, "checks", ()))
+    note = ""
+    backup = getattr(rep, "backup_dir", None) or ""
+    files: tuple[str, ...] = tuple(getattr(rep, "installed", ()))
+    if hasattr(rep, "names") and hasattr(rep, "path"):  # an export bundle
+        note = (f"Bundle written to {rep.path}. Copy it to the device and run install.sh as "
+                "root; it backs up, installs, applies and checks like a deploy.")
+        backup = "made by install.sh on the device"
+        files = tuple(rep.names)
+    elif getattr(rep, "outcome", "") == "already-deployed":
+        note = "The device already ran this plan; nothing was changed."
+    expiry = chain.edge_ca.not_after if chain is not None and chain.edge_ca else None
+    s = req.settings
+    if s.method in ("quickstart", "est") and s.auto_renew and rel.auto_renew:
+        renewal = (f"The device renews its {rel.ca_term} itself: at {s.threshold} "
+                   f"(retry every {s.retry}). Each renewal restarts all modules.")
+    elif s.method == "quickstart":
+        renewal = (f"Quickstart {rel.ca_term}, {s.quickstart_days} days, not renewed "
+                   "automatically: restart IoT Edge or deploy again before it ends.")
+    elif expiry is not None:
+        plan_by = expiry - dt.timedelta(days=max(rel.expiry_warning_days, 30))
+        renewal = (f"Not renewed by the device: replace the {rel.ca_term} before "
+                   f"{plan_by:%Y-%m-%d} (it expires {expiry:%Y-%m-%d}).")
+    else:
+        renewal = "Issued by the EST server."
+    prints = tuple(Thumbprint(r.role, r.subject, r.sha256, not_after=r.not_after)
+                   for r in (chain.rows if chain is not None else ()))
+    return Summary(target=req.target, release=rel.label, ca_term=rel.ca_term,
+                   edge_ca_expiry=expiry, renewal=renewal, backup_location=backup,
+                   output_dir=str(req.output_dir), checks=checks,
+                   checks_note=note or "no certificate checks were reported",
+                   thumbprints=prints, files=files)

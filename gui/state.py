@@ -51,8 +51,9 @@ class WizardState:
 
     # -- device settings page
     edge_ca_method: EdgeCaMethod = "files"
-    cert_dir: str = "/var/aziot/certs"
-    key_dir: str = "/var/aziot/secrets"
+    cert_dir: str = ""
+    """Device folder for certificates; empty: the release's standard folder."""
+    key_dir: str = ""
     quickstart_days: int = 90
     auto_renew: bool = False
     renew_threshold: str = "80%"
@@ -74,6 +75,8 @@ class WizardState:
     ssh_password: str = field(default="", repr=False, metadata=_SECRET)
     sudo_password: str = field(default="", repr=False, metadata=_SECRET)
     bundle_dir: str = ""
+    config_copy: str = ""
+    """Local copy of the device's config file, for an export bundle (no connection)."""
     accepted_host_key: str = field(default="", repr=False, metadata=_TRANSIENT)
     """SHA256 fingerprint the technician confirmed for ``host`` in this session."""
 

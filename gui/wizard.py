@@ -102,6 +102,8 @@ class SetupWizard(QWizard):
             return int(PageId.VERSION)
         if current == PageId.SUMMARY:
             return -1
+        if current == PageId.VERSION and self.state.edge_ca_method != "files":
+            return int(PageId.DEVICE)  # the device makes or enrols its own edge CA
         if current == PageId.DEPLOY and self.state.deploy_report is None:
             # Nothing deployed (failed and rolled back, or cancelled): no summary to show.
             return -1

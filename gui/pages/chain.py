@@ -461,7 +461,7 @@ class ChainPage(Page):
 
     # -- completeness ------------------------------------------------------------------------
     def ready(self) -> bool:
-        return self.state.chain is not None and not self.state.has_blocking_findings
+        return self.state.chain_ready()
 
     def loses_work_on_cancel(self) -> bool:
         # A generated chain is on disk already; only a running job would be lost.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath, PureWindowsPath
+
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -32,6 +34,11 @@ METHODS: tuple[tuple[EdgeCaMethod, str, str], ...] = (
 
 SPELLINGS = ("Accepted: <code>80%</code> (1–99 %), <code>10min</code>, <code>4day</code>. "
              "Not accepted: <code>4d</code>, <code>10m</code>, <code>100%</code>, spaces.")
+
+
+def _parent(path: str, platform: str) -> str:
+    pure = PureWindowsPath if platform == "windows" else PurePosixPath
+    return str(pure(path).parent)
 
 
 class DevicePage(Page):
@@ -165,6 +172,9 @@ class DevicePage(Page):
                                   self.est_password, self.quickstart_days, self.auto_renew]
         for w in widgets:
             w.blockSignals(True)
+        cert, key, _bundle = backend.device_file_paths(s.release_key, s.platform, "", "")
+        self.cert_dir.setPlaceholderText(_parent(cert, s.platform) + " (standard)")
+        self.key_dir.setPlaceholderText(_parent(key, s.platform) + " (standard)")
         self.cert_dir.setText(s.cert_dir)
         self.key_dir.setText(s.key_dir)
         self.pkcs11_uri.setText(s.pkcs11_uri)
@@ -202,7 +212,10 @@ class DevicePage(Page):
         self.renew_box.setEnabled(renewable)
         self.threshold.setEnabled(renewable and s.auto_renew)
         self.retry.setEnabled(renewable and s.auto_renew)
-        if not rel.auto_renew:
+        if method == "files" and not s.chain_ready():
+            self.renew_note.setText("No certificate chain yet: go Back to the Certificate "
+                                    "chain page, or choose Quickstart or EST.")
+        elif not rel.auto_renew:
             self.renew_note.setText(f"{rel.label} cannot renew its {rel.ca_term} automatically.")
         elif method == "files":
             self.renew_note.setText("A CA from files is not renewed by the device: replace it "
@@ -260,4 +273,4 @@ class DevicePage(Page):
         return dict(self._problems)
 
     def ready(self) -> bool:
-        return not self._problems
+        return not self._problems and self.state.chain_ready()

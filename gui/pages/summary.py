@@ -50,7 +50,7 @@ class SummaryPage(Page):
         layout.addWidget(self.checks, 1)
         layout.addWidget(self.facts)
         layout.addLayout(buttons)
-        self.summary: backend.Summary | None = None
+        self.summary: report.Summary | None = None
         self.save_button.clicked.connect(self._save_clicked)
         self.open_button.clicked.connect(self.open_output_folder)
 
@@ -60,7 +60,7 @@ class SummaryPage(Page):
         self.facts.setText("Collecting the results…")
         self.run(backend.summarize, backend.summary_request(self.state), on_success=self._show)
 
-    def _show(self, summary: backend.Summary) -> None:
+    def _show(self, summary: report.Summary) -> None:
         self.summary = summary
         self.checks.clear()
         for check in summary.checks:

@@ -22,7 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import HostKeyChangedError, HostKeyUnknownError
+from core.errors import (
+    HostKeyChangedError,
+    HostKeyUnknownError,
+    PasswordRequiredError,
+    WrongPasswordError,
+)
 from gui import backend, dialogs
 from gui.pages.base import Page, note
 from gui.state import TARGET_KINDS, TargetKind
@@ -109,6 +114,17 @@ class TargetPage(Page):
         bundle_row.addWidget(self.bundle_dir, 1)
         bundle_row.addWidget(bundle_browse)
         bundle_form.addRow("Bundle &folder:", bundle_row)
+        self.config_copy = QLineEdit()
+        self.config_copy.setObjectName("configCopy")
+        self.config_copy.setToolTip("A copy of the device's config.toml (or config.yaml on 1.1), "
+                                    "so the new configuration keeps its provisioning and the "
+                                    "rest. Bring it on the same USB stick.")
+        copy_browse = QPushButton("Browse…")
+        copy_browse.clicked.connect(self._pick_config_copy)
+        copy_row = QHBoxLayout()
+        copy_row.addWidget(self.config_copy, 1)
+        copy_row.addWidget(copy_browse)
+        bundle_form.addRow("Device's current &config:", copy_row)
         bundle_form.addRow(note("The bundle holds the certificates, the key (0600), the new "
                                 "configuration and a script that installs them with the right "
                                 "owners and modes and keeps a backup."))
@@ -152,6 +168,7 @@ class TargetPage(Page):
                      self.bundle_dir):
             edit.textChanged.connect(self._changed)
         self.port.valueChanged.connect(self._changed)
+        self.config_copy.editingFinished.connect(self.load_config_copy)
         self.use_password.toggled.connect(self._changed)
         self.test_button.clicked.connect(self.test_connection)
         self.detect_button.clicked.connect(self.detect_eflow)
@@ -161,12 +178,15 @@ class TargetPage(Page):
         if self.state.platform == "eflow" and self.state.target_kind == "ssh":
             self.state.target_kind = "eflow"
         self.refresh()
+        if self.state.target_kind == "bundle" and self.state.config_copy and \
+                self.state.device_state is None:
+            self.load_config_copy()
 
     def refresh(self) -> None:
         s = self.state
         edits: list[QWidget] = [self.host, self.user, self.key_file, self.ssh_password,
                                 self.sudo_password, self.bundle_dir, self.port,
-                                self.use_password]
+                                self.use_password, self.config_copy]
         for w in edits:
             w.blockSignals(True)
         self.host.setText(s.host)
@@ -177,6 +197,7 @@ class TargetPage(Page):
         self.ssh_password.setText(s.ssh_password)
         self.sudo_password.setText(s.sudo_password)
         self.bundle_dir.setText(s.bundle_dir or str(s.resolved_output_dir() / "bundle"))
+        self.config_copy.setText(s.config_copy)
         for w in edits:
             w.blockSignals(False)
         self.kinds.button(TARGET_KINDS.index(s.target_kind)).setChecked(True)
@@ -226,6 +247,26 @@ class TargetPage(Page):
         if path:
             self.key_file.setText(path)
 
+    def _pick_config_copy(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Copy of the device's configuration",
+                                              self.config_copy.text(),
+                                              "IoT Edge configuration (*.toml *.yaml);;All (*)")
+        if path:
+            self.config_copy.setText(path)
+            self.load_config_copy()
+
+    def load_config_copy(self) -> None:
+        """Read the copied device configuration (in the background) as the device state."""
+        self.state.config_copy = self.config_copy.text().strip()
+        self.state.forget_results_after_target()
+        if not self.state.config_copy:
+            self._show_device_state()
+            self.completeChanged.emit()
+            return
+        self.status.setText("Reading the configuration copy…")
+        self.run(backend.read_config_copy, self.state.config_copy, self.state.release_key,
+                 on_success=self._device_read, on_failure=self._connect_failed)
+
     def _pick_bundle(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Bundle folder", self.bundle_dir.text())
         if path:
@@ -260,6 +301,15 @@ class TargetPage(Page):
             self.state.accepted_host_key = ""
             self.status.setText(f"Host key of {exc.host} refused: not connected.")
             return
+        if isinstance(exc, PasswordRequiredError | WrongPasswordError) and self.state.key_file:
+            if isinstance(exc, WrongPasswordError):
+                dialogs.show_error(self, exc)
+            phrase = dialogs.ask_password(self, "Key passphrase",
+                                          f"Passphrase for {self.state.key_file}:")
+            if phrase is not None:
+                self.state.file_passwords[self.state.key_file] = phrase
+                self.test_connection()
+                return
         if isinstance(exc, HostKeyChangedError):
             self.state.accepted_host_key = ""
             self.status.setText("STOPPED: the device's host key changed. See the message.")
@@ -283,5 +333,6 @@ class TargetPage(Page):
     # -- completeness ------------------------------------------------------------------------
     def ready(self) -> bool:
         if self.state.target_kind == "bundle":
-            return bool(self.state.bundle_dir)
+            return bool(self.state.bundle_dir) and (
+                not self.state.config_copy or self.state.device_state is not None)
         return self.state.device_state is not None
