@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -32,10 +32,13 @@ class SummaryPage(Page):
         self.checks.setObjectName("checkResults")
         self.checks.setHeaderLabels(["Result", "Check", "Details"])
         self.checks.setRootIsDecorated(False)
+        self.note = QLabel("")
+        self.note.setObjectName("summaryNote")
+        self.note.setWordWrap(True)
         self.facts = QLabel("")
         self.facts.setObjectName("summaryFacts")
         self.facts.setWordWrap(True)
-        self.facts.setTextFormat(self.facts.textFormat().RichText)
+        self.facts.setTextFormat(Qt.TextFormat.RichText)
         self.save_button = QPushButton("&Save report…")
         self.save_button.setObjectName("saveReport")
         self.save_button.setToolTip("An HTML report for the work order (no secrets in it)")
@@ -48,6 +51,7 @@ class SummaryPage(Page):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>iotedge check</b>, certificate checks:"))
         layout.addWidget(self.checks, 1)
+        layout.addWidget(self.note)
         layout.addWidget(self.facts)
         layout.addLayout(buttons)
         self.summary: report.Summary | None = None
@@ -68,8 +72,8 @@ class SummaryPage(Page):
                                     check.check_id, " ".join(check.details)])
             item.setToolTip(2, "\n".join(check.details))
             self.checks.addTopLevelItem(item)
-        if not summary.checks:
-            self.checks.addTopLevelItem(QTreeWidgetItem(["–", "no checks", summary.checks_note]))
+        self.note.setText("" if summary.checks else summary.checks_note)
+        self.checks.setVisible(bool(summary.checks))
         for col in (0, 1):
             self.checks.resizeColumnToContents(col)
         self.facts.setText(report.facts_html(summary))

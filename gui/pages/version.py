@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGroupBox,
@@ -75,7 +76,7 @@ class VersionPage(Page):
         self.explanation = QLabel()
         self.explanation.setObjectName("versionExplanation")
         self.explanation.setWordWrap(True)
-        self.explanation.setTextFormat(self.explanation.textFormat().RichText)
+        self.explanation.setTextFormat(Qt.TextFormat.RichText)
         right = QVBoxLayout()
         right.addWidget(self.explanation)
         right.addStretch(1)
@@ -101,7 +102,7 @@ class VersionPage(Page):
                     button.setChecked(True)
                     break
         else:
-            self.group.button(len(CHOICES) - 3).setChecked(True)
+            self.group.button(CHOICES.index(("1.5", "linux", CHOICES[5][2]))).setChecked(True)
         self._show()
 
     def _toggled(self, button_id: int, checked: bool) -> None:
