@@ -26,7 +26,8 @@ hostname = "edge-demo-01"
 
 [provisioning]
 source = "manual"
-connection_string = "HostName=demo-hub.azure-devices.net;DeviceId=edge-demo-01;SharedAccessKey=ZGVtby1vbmx5LW5vdC1hLXJlYWwta2V5LWZvci1kb2Nz"
+connection_string = "HostName=demo-hub.azure-devices.net;DeviceId=edge-demo-01;\
+SharedAccessKey=ZGVtby1vbmx5LW5vdC1hLXJlYWwta2V5LWZvci1kb2Nz"
 
 [agent]
 name = "edgeAgent"

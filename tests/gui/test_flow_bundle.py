@@ -73,3 +73,22 @@ def test_quickstart_bundle_flow(qtbot: QtBot, dialog_log: DialogLog, tmp_path: P
     html = report_path.read_text()
     assert "install.sh" in html and "IoT Edge 1.5" in html
     assert dialog_log.errors == []
+
+
+def test_preview_redacts_secrets_and_screenshots_render(qtbot: QtBot, dialog_log: DialogLog,
+                                                       tmp_path: Path) -> None:
+    from gui.screenshots import DEMO_DEVICE_CONFIG, render_all
+
+    key = "ZGVtby1vbmx5LW5vdC1hLXJlYWwta2V5LWZvci1kb2Nz"
+    assert key in DEMO_DEVICE_CONFIG
+    shots = render_all(tmp_path / "shots")
+    names = [p.name for p in shots]
+    assert names[0] == "1-version.png" and names[-1] == "7-summary.png"
+    assert all(p.stat().st_size > 5000 for p in shots)
+    # the preview showed the connection string, but never its key
+    from PySide6.QtWidgets import QApplication, QPlainTextEdit
+
+    texts = [e.toPlainText() for top in QApplication.topLevelWidgets()
+             for e in top.findChildren(QPlainTextEdit)]
+    assert any("SharedAccessKey=" in t for t in texts)
+    assert not any(key in t for t in texts)
