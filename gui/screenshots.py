@@ -81,8 +81,8 @@ def render_all(out: Path) -> list[Path]:
         problems.append(f"{type(exc).__name__}: {exc}")
         print(f"screenshots: {type(exc).__name__}: {exc}", file=sys.stderr)
 
-    dialogs.show_error = show_error  # type: ignore[assignment]
-    dialogs.inform = lambda *a: None  # type: ignore[assignment]
+    dialogs.show_error = show_error
+    dialogs.inform = lambda *a: None
 
     state = WizardState(release_key="1.5", device_id="edge-demo-01", output_dir=str(work / "out"),
                         target_kind="bundle", bundle_dir=str(work / "bundle"),
