@@ -102,10 +102,17 @@ def main() -> int:
     xvfb = None
     display = env.get("DISPLAY", "")
     if not display:
-        display = ":97"
-        xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1366x768x24", "-nolisten",
-                                 "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1.0)
+        # -displayfd: Xvfb picks a free display itself and reports its number.
+        read_fd, write_fd = os.pipe()
+        xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0",
+                                 "1366x768x24", "-nolisten", "tcp"], pass_fds=(write_fd,),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as reader:
+            number = reader.readline().strip()
+        if not number:
+            raise SystemExit("Xvfb did not start")
+        display = f":{number}"
     try:
         for name, command in (("frozen", [str(app / f"edgecert-gui{EXE}")]),
                               ("from source", [sys.executable, "-m", "gui"])):
