@@ -7,6 +7,7 @@ param(
     [Parameter(Mandatory = $true)][string]$Version
 )
 $ErrorActionPreference = 'Stop'
+$Installer = (Resolve-Path $Installer).Path
 $UpgradeCode = '{5B0C6E29-8A4D-4F1B-9C3E-7D2A61F4E8B0}'
 $Key = "Software\Microsoft\Windows\CurrentVersion\Uninstall\$UpgradeCode"
 
@@ -25,7 +26,7 @@ function Uninstall([string]$Dir) {
     $code = Run "$Dir\uninstall.exe" @('/S', "_?=$Dir")
     Check ($code -eq 0) "uninstaller exit code 0 ($code)"
     Remove-Item "$Dir\uninstall.exe" -ErrorAction SilentlyContinue
-    Remove-Item $Dir -ErrorAction SilentlyContinue   # only if empty, like the uninstaller
+    if (-not (Get-ChildItem -Force $Dir)) { Remove-Item $Dir }  # only if empty, like RMDir
 }
 
 function Test-Mode([string]$Mode, [string]$Hive, [string]$Dir, [string]$StartMenu, [string[]]$Flags) {
@@ -44,7 +45,10 @@ function Test-Mode([string]$Mode, [string]$Hive, [string]$Dir, [string]$StartMen
     Get-Content $report | Write-Host
     Check ($code -eq 0) "$Mode installed app passes its self-test"
 
-    # A technician's chain saved inside the program folder, and one in Documents.
+    # A technician's chain in the wizard's default output folder (%USERPROFILE%\edgecert\<device>)
+    # and one saved inside the program folder.
+    $home_chain = New-Item -ItemType Directory -Force "$env:USERPROFILE\edgecert\smoke-$Mode\private"
+    Set-Content "$home_chain\iot-edge-device-ca-x.key.pem" 'not a real key'
     $mine = New-Item -ItemType Directory -Force "$Dir\my-chains"
     Set-Content "$mine\iot-edge-device-ca-x.key.pem" 'not a real key'
 
@@ -59,10 +63,12 @@ function Test-Mode([string]$Mode, [string]$Hive, [string]$Dir, [string]$StartMen
 
     Uninstall $Dir
     Check (-not (Test-Path "$Dir\edgecert-gui.exe")) "$Mode uninstall removes the program files"
-    Check (-not (Test-Path "$Dir\_internal\python311.dll")) "$Mode uninstall removes _internal"
+    Check (-not (Test-Path "$Dir\_internal")) "$Mode uninstall removes _internal entirely"
     Check (-not (Test-Path "$StartMenu\edgecert.lnk")) "$Mode uninstall removes the shortcut"
     Check (-not (Test-Path "Registry::$Hive\$Key")) "$Mode uninstall removes the registry entry"
     Check (Test-Path "$mine\iot-edge-device-ca-x.key.pem") "$Mode uninstall keeps the user's key"
+    Check (Test-Path "$home_chain\iot-edge-device-ca-x.key.pem") "$Mode uninstall keeps the output folder"
+    Remove-Item -Recurse -Force "$env:USERPROFILE\edgecert\smoke-$Mode"
     Remove-Item -Recurse -Force $Dir
 }
 
