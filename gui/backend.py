@@ -262,7 +262,9 @@ def open_target(req: TargetRequest) -> Any:
         from core.targets.local import LocalTarget
 
         return LocalTarget(sudo_password=req.sudo_password or None)
-    if req.kind in ("ssh", "eflow"):
+    if req.kind == "eflow":
+        return _open_eflow(req)
+    if req.kind == "ssh":
         return _open_ssh(req)
     raise UsageError("an export bundle has no device to talk to",
                      hint="Choose an SSH device, the EFLOW VM or this computer.")
@@ -288,6 +290,17 @@ def _open_ssh(req: TargetRequest) -> Any:
         sudo_password=req.sudo_password or None,
         accept_fingerprint=req.accepted_host_key or None,
     )
+
+
+def _open_eflow(req: TargetRequest) -> Any:
+    """The EFLOW VM: PowerShell cmdlets when present, else SSH with EFLOW's own key."""
+    eflow = _core("core.targets.eflow")
+    options: dict[str, Any] = {"port": req.port, "sudo_password": req.sudo_password or None,
+                               "accept_fingerprint": req.accepted_host_key or None}
+    if req.key_file:
+        return eflow.connect_eflow(host=req.host or None, id_rsa=Path(req.key_file).expanduser(),
+                                   **options)
+    return eflow.connect_eflow(host=req.host or None, **options)
 
 
 def read_device(req: TargetRequest) -> Any:
@@ -358,7 +371,13 @@ def read_config_copy(path: str, release_key: str) -> ConfigCopy:
 
 
 def detect_eflow_address() -> str:
-    _pending("core.targets.eflow")
+    """The EFLOW VM's current IP address (``Get-EflowVmAddr`` on this Windows host)."""
+    eflow = _core("core.targets.eflow")
+    target = eflow.EflowTarget()
+    try:
+        return str(target.address())
+    finally:
+        target.close()
 
 
 # ---- preview, deploy, summary -------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QLabel, QWizardPage
+from PySide6.QtWidgets import QLabel, QWidget, QWizardPage
 
 from core.progress import CancelToken
 from gui import workers
@@ -84,6 +84,13 @@ class Page(QWizardPage):
 
     def refresh(self) -> None:
         """Re-read the state into the widgets (after Back, or restored settings)."""
+
+
+def buddy_label(text: str, buddy: QWidget) -> QLabel:
+    """A form label whose mnemonic focuses ``buddy`` (for rows that hold a layout)."""
+    label = QLabel(text)
+    label.setBuddy(buddy)
+    return label
 
 
 def note(text: str, *, object_name: str = "") -> QLabel:

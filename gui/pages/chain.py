@@ -30,20 +30,20 @@ from PySide6.QtWidgets import (
 from core.errors import PasswordRequiredError, WrongPasswordError
 from core.progress import CancelToken, ProgressEvent
 from gui import backend, dialogs
-from gui.pages.base import Page, note
+from gui.pages.base import Page, buddy_label, note
 from gui.state import CHAIN_MODES, ChainMode
 from gui.widgets.chain_view import ChainView
 from gui.widgets.findings import FindingsList
 
 MODE_TEXT: dict[ChainMode, tuple[str, str]] = {
-    "demo": ("&Demo chain (test only)",
+    "demo": ("Dem&o chain (test only)",
              "A root, an intermediate and an edge CA made here. For trials and labs, "
              "not for production."),
     "issue": ("&Issue from my own CA",
               "Your CA certificate and key sign a new edge CA for this device."),
     "csr": ("Certificate &request for an external CA",
             "A new key stays here; send the CSR to your PKI and import the signed certificate."),
-    "import": ("I&mport existing files",
+    "import": ("Im&port existing files",
                "PEM, DER or PFX files: drop them here or browse. Password prompts as needed."),
 }
 
@@ -134,14 +134,14 @@ class ChainPage(Page):
         self.output_dir.setObjectName("outputDir")
         self.output_dir.setToolTip("Generated keys (0600), certificates and reports go here")
         common = QFormLayout()
-        common.addRow("Device &ID:", self.device_id)
-        common.addRow("&Key type:", self.key_type)
+        common.addRow("De&vice ID:", self.device_id)
+        common.addRow("Key t&ype:", self.key_type)
         out_row = QHBoxLayout()
         out_row.addWidget(self.output_dir, 1)
         out_browse = QPushButton("Browse…")
         out_browse.clicked.connect(self._pick_output)
         out_row.addWidget(out_browse)
-        common.addRow("&Output folder:", out_row)
+        common.addRow(buddy_label("O&utput folder:", self.output_dir), out_row)
 
         # -- per-mode inputs
         self.stack = QStackedWidget()
@@ -153,28 +153,28 @@ class ChainPage(Page):
         self.ca_cert.setObjectName("caCert")
         self.ca_key = QLineEdit()
         self.ca_key.setObjectName("caKey")
-        issue_form.addRow("CA &certificate:", _file_row(self, self.ca_cert, "CA certificate",
-                                                        CERT_FILTER))
-        issue_form.addRow("CA private k&ey:", _file_row(self, self.ca_key, "CA private key",
-                                                        CERT_FILTER))
+        issue_form.addRow(buddy_label("CA cer&tificate:", self.ca_cert),
+                          _file_row(self, self.ca_cert, "CA certificate", CERT_FILTER))
+        issue_form.addRow(buddy_label("CA private &key:", self.ca_key),
+                          _file_row(self, self.ca_key, "CA private key", CERT_FILTER))
         self.issue_button = QPushButton("Issue &edge CA")
         self.issue_button.setObjectName("issueButton")
         issue_form.addRow(self.issue_button)
         self.stack.addWidget(issue)
         csr = QWidget()
         csr_form = QFormLayout(csr)
-        self.csr_button = QPushButton("Create &request (CSR)")
+        self.csr_button = QPushButton("Create re&quest (CSR)")
         self.csr_button.setObjectName("csrButton")
         self.csr_path = QLabel("")
         self.csr_path.setObjectName("csrPath")
         self.csr_path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.signed_cert = QLineEdit()
         self.signed_cert.setObjectName("signedCert")
-        self.signed_button = QPushButton("Import &signed certificate")
+        self.signed_button = QPushButton("Import si&gned certificate")
         self.signed_button.setObjectName("signedButton")
         csr_form.addRow(self.csr_button, self.csr_path)
-        csr_form.addRow("&Signed chain:", _file_row(self, self.signed_cert,
-                                                    "Signed certificate chain", CERT_FILTER))
+        csr_form.addRow(buddy_label("&Signed chain:", self.signed_cert),
+                        _file_row(self, self.signed_cert, "Signed certificate chain", CERT_FILTER))
         csr_form.addRow(self.signed_button)
         self.stack.addWidget(csr)
         imp = QWidget()
@@ -183,7 +183,7 @@ class ChainPage(Page):
         imp_buttons = QHBoxLayout()
         add = QPushButton("&Add files…")
         add.setObjectName("addFiles")
-        remove = QPushButton("&Remove")
+        remove = QPushButton("Re&move")
         self.load_button = QPushButton("&Load")
         self.load_button.setObjectName("loadButton")
         imp_buttons.addWidget(add)

@@ -24,7 +24,7 @@ from gui.pages.base import Page, note
 from gui.state import EdgeCaMethod
 
 METHODS: tuple[tuple[EdgeCaMethod, str, str], ...] = (
-    ("files", "&Certificate files from the chain page",
+    ("files", "Certificate f&iles from the chain page",
      "The edge CA certificate (full chain) and key are installed on the device."),
     ("quickstart", "&Quickstart: the device makes its own edge CA",
      "Not for production: a self-made CA that downstream devices cannot trust."),
@@ -73,9 +73,9 @@ class DevicePage(Page):
         self.pkcs11_lib = QLineEdit()
         self.pkcs11_lib.setObjectName("pkcs11Lib")
         self.pkcs11_lib.setPlaceholderText("/usr/lib/…/libpkcs11.so")
-        files_box = QGroupBox("&Files on the device")
+        files_box = QGroupBox("Files on the device")
         files_form = QFormLayout(files_box)
-        files_form.addRow("Certificate &folder:", self.cert_dir)
+        files_form.addRow("Certificate f&older:", self.cert_dir)
         files_form.addRow("&Key folder:", self.key_dir)
         files_form.addRow("PKCS#11 key &URI:", self.pkcs11_uri)
         files_form.addRow("PKCS#11 &library:", self.pkcs11_lib)
@@ -88,7 +88,7 @@ class DevicePage(Page):
         self.quickstart_days.setToolTip("Lifetime of the CA the device makes itself")
         quick_box = QGroupBox("Quickstart")
         quick_form = QFormLayout(quick_box)
-        quick_form.addRow("&Lifetime:", self.quickstart_days)
+        quick_form.addRow("Lifeti&me:", self.quickstart_days)
         self.quick_box = quick_box
 
         self.est_url = QLineEdit()
@@ -103,11 +103,11 @@ class DevicePage(Page):
         est_box = QGroupBox("EST server")
         est_form = QFormLayout(est_box)
         est_form.addRow("U&RL:", self.est_url)
-        est_form.addRow("User &name:", self.est_user)
+        est_form.addRow("User n&ame:", self.est_user)
         est_form.addRow("Pass&word:", self.est_password)
         self.est_box = est_box
 
-        self.auto_renew = QCheckBox("&Renew the edge CA automatically")
+        self.auto_renew = QCheckBox("Renew the edge CA au&tomatically")
         self.auto_renew.setObjectName("autoRenew")
         self.threshold = QLineEdit()
         self.threshold.setObjectName("threshold")
@@ -126,9 +126,9 @@ class DevicePage(Page):
         renew_box = QGroupBox("Automatic renewal")
         renew_form = QFormLayout(renew_box)
         renew_form.addRow(self.auto_renew)
-        renew_form.addRow("&Threshold:", self.threshold)
+        renew_form.addRow("T&hreshold:", self.threshold)
         renew_form.addRow("", self.threshold_error)
-        renew_form.addRow("Re&try:", self.retry)
+        renew_form.addRow("Retr&y:", self.retry)
         renew_form.addRow("", self.retry_error)
         spell = QLabel(SPELLINGS)
         spell.setWordWrap(True)

@@ -28,7 +28,7 @@ class PreviewPage(Page):
         self.status = QLabel("")
         self.status.setObjectName("previewStatus")
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.diff, "Configuration &diff")
+        self.tabs.addTab(self.diff, "Configuration d&iff")
         self.tabs.addTab(self.checklist, "&Plan")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tabs)

@@ -29,13 +29,13 @@ from core.errors import (
     WrongPasswordError,
 )
 from gui import backend, dialogs
-from gui.pages.base import Page, note
+from gui.pages.base import Page, buddy_label, note
 from gui.state import TARGET_KINDS, TargetKind
 
 KIND_TEXT: dict[TargetKind, tuple[str, str]] = {
     "ssh": ("&SSH device", "A Linux device reachable over SSH; sudo is needed on it."),
     "eflow": ("&EFLOW virtual machine", "The IoT Edge VM on this Windows computer."),
-    "local": ("This &computer", "IoT Edge runs here; edgecert uses sudo."),
+    "local": ("This co&mputer", "IoT Edge runs here; edgecert uses sudo."),
     "bundle": ("E&xport a bundle", "Write the files, configuration and an install script to a "
                "folder for another way to reach the device."),
 }
@@ -75,13 +75,13 @@ class TargetPage(Page):
         key_row = QHBoxLayout()
         key_row.addWidget(self.key_file, 1)
         key_row.addWidget(key_browse)
-        self.use_password = QCheckBox("Log in with a &password instead of a key")
+        self.use_password = QCheckBox("Log in with a pass&word instead of a key")
         self.use_password.setObjectName("usePassword")
         self.ssh_password = QLineEdit()
         self.ssh_password.setObjectName("sshPassword")
         self.ssh_password.setEchoMode(QLineEdit.EchoMode.Password)
         self.ssh_password.setToolTip("Used for this session only; never stored")
-        self.detect_button = QPushButton("&Detect EFLOW address")
+        self.detect_button = QPushButton("Detect EFLOW &address")
         self.detect_button.setObjectName("detectButton")
         conn = QWidget()
         form = QFormLayout(conn)
@@ -89,9 +89,9 @@ class TargetPage(Page):
         form.addRow("&Host:", self.host)
         form.addRow("P&ort:", self.port)
         form.addRow("&User:", self.user)
-        form.addRow("&Key file:", key_row)
+        form.addRow(buddy_label("&Key file:", self.key_file), key_row)
         form.addRow(self.use_password)
-        form.addRow("SSH pass&word:", self.ssh_password)
+        form.addRow("SSH passwo&rd:", self.ssh_password)
         form.addRow(self.detect_button)
         self.conn = conn
 
@@ -100,7 +100,7 @@ class TargetPage(Page):
         self.sudo_password.setEchoMode(QLineEdit.EchoMode.Password)
         self.sudo_password.setToolTip("Only if sudo asks for one; never stored")
         sudo_row = QFormLayout()
-        sudo_row.addRow("S&udo password:", self.sudo_password)
+        sudo_row.addRow("Sudo &password:", self.sudo_password)
         self.sudo_widget = QWidget()
         self.sudo_widget.setLayout(sudo_row)
 
@@ -113,7 +113,7 @@ class TargetPage(Page):
         bundle_row = QHBoxLayout()
         bundle_row.addWidget(self.bundle_dir, 1)
         bundle_row.addWidget(bundle_browse)
-        bundle_form.addRow("Bundle &folder:", bundle_row)
+        bundle_form.addRow(buddy_label("Bundle fo&lder:", self.bundle_dir), bundle_row)
         self.config_copy = QLineEdit()
         self.config_copy.setObjectName("configCopy")
         self.config_copy.setToolTip("A copy of the device's config.toml (or config.yaml on 1.1), "
@@ -124,7 +124,7 @@ class TargetPage(Page):
         copy_row = QHBoxLayout()
         copy_row.addWidget(self.config_copy, 1)
         copy_row.addWidget(copy_browse)
-        bundle_form.addRow("Device's current &config:", copy_row)
+        bundle_form.addRow(buddy_label("Device's current conf&ig:", self.config_copy), copy_row)
         bundle_form.addRow(note("The bundle holds the certificates, the key (0600), the new "
                                 "configuration and a script that installs them with the right "
                                 "owners and modes and keeps a backup."))

@@ -24,7 +24,7 @@ CHOICES: tuple[tuple[str, str, str], ...] = (
     ("1.4", "linux", "IoT Edge 1.&4 LTS"),
     ("1.5", "linux", "IoT Edge 1.&5 LTS or newer"),
     ("1.5", "eflow", "&EFLOW (IoT Edge for Linux on Windows), 1.2 or newer"),
-    ("1.1", "eflow", "EFLOW 1.1 &LTS"),
+    ("1.1", "eflow", "EFLOW 1.1 L&TS"),
 )
 
 
