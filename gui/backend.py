@@ -510,6 +510,10 @@ def preview_warnings(preview: Any) -> tuple[str, ...]:
     return tuple(getattr(preview_plan(preview), "warnings", ()))
 
 
+DEPLOY_OPTIONS: dict[str, Any] = {}
+"""Extra keyword arguments for ``core.deploy.deploy`` (tests keep backups in a sandbox)."""
+
+
 def deploy(req: TargetRequest, preview: Any, *, progress: ProgressCallback | None = None,
            cancel: CancelToken | None = None) -> Any:
     """Carry out the previewed plan on the target (or write the export bundle)."""
@@ -519,7 +523,8 @@ def deploy(req: TargetRequest, preview: Any, *, progress: ProgressCallback | Non
     deploy_mod = _core("core.deploy")
     target = open_target(req)
     try:
-        return deploy_mod.deploy(plan, target, progress=progress, cancel=cancel)
+        return deploy_mod.deploy(plan, target, progress=progress, cancel=cancel,
+                                 **DEPLOY_OPTIONS)
     finally:
         target.close()
 
