@@ -139,7 +139,7 @@ def self_test(app: Path, report: Path) -> str:
 
 def build_installer(
     payload: Path, out_dir: Path, *, version: str, compressor: str = "/SOLID lzma",
-    makensis: str = "makensis", sign_cmd: str | None = None,
+    makensis: str = "makensis", sign_cmd: str | None = None, target: str | None = None,
 ) -> tuple[Path, str]:
     """Compile the NSIS installer around ``payload``; returns (installer, makensis listing).
 
@@ -163,6 +163,8 @@ def build_installer(
     }
     if sign_cmd:
         defines["SIGN_CMD"] = sign_cmd
+    if target:
+        defines["NSIS_TARGET"] = target
     cmd = [tool, "-V4", "-WX", "-INPUTCHARSET", "UTF8"]
     cmd += [f"-D{key}={value}" for key, value in defines.items()]
     cmd.append(str(NSI))
@@ -201,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sign-cmd", default=os.environ.get("EDGECERT_SIGN_CMD") or None,
                         help="command that signs the file path appended to it (installer and "
                              "uninstaller); default $EDGECERT_SIGN_CMD, unset = unsigned")
+    parser.add_argument("--nsis-target", default=None,
+                        help="NSIS stub, e.g. amd64-unicode (default: x86-unicode)")
     args = parser.parse_args(argv)
     steps = args.steps or list(STEPS)
     unknown = sorted(set(steps) - set(STEPS))
@@ -219,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         if "installer" in steps:
             start = time.perf_counter()
             setup, _ = build_installer(payload, args.dist, version=version,
-                                       compressor=args.compressor, sign_cmd=args.sign_cmd)
+                                       compressor=args.compressor, sign_cmd=args.sign_cmd,
+                                       target=args.nsis_target)
             print(f"installer: {setup} ({_size_mb(setup):.1f} MB, "
                   f"{time.perf_counter() - start:.0f} s)")
     except BuildError as exc:

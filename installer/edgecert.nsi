@@ -9,6 +9,7 @@
 ;   SIZE_KB     payload size for "Apps & features"
 ;   COMPRESSOR  optional, default "/SOLID lzma"
 ;   SIGN_CMD    optional, a command that signs the file whose path is appended to it
+;   NSIS_TARGET optional, e.g. amd64-unicode for a 64-bit installer (default x86-unicode)
 ;
 ; Install modes
 ;   Just for me (default, no administrator rights): %LOCALAPPDATA%\Programs\edgecert, HKCU.
@@ -25,7 +26,11 @@
 ; recursive delete), so keys and chains a technician saved anywhere, even inside the program
 ; folder, stay where they are.
 
-Unicode true
+!ifdef NSIS_TARGET
+  Target ${NSIS_TARGET}  ; e.g. amd64-unicode where that stub is installed (Debian's nsis has it)
+!else
+  Unicode true
+!endif
 ManifestDPIAware true
 RequestExecutionLevel user
 
@@ -112,9 +117,7 @@ Page custom ModePageShow ModePageLeave
 !macroend
 
 Function ApplyMode
-  ${If} ${RunningX64}
-    SetRegView 64
-  ${EndIf}
+  SetRegView 64  ; the app is 64-bit only (.onInit refuses 32-bit Windows)
   ${If} $AllUsers == "1"
     SetShellVarContext all
   ${Else}
@@ -122,11 +125,7 @@ Function ApplyMode
   ${EndIf}
   ${If} $DirChosen != "1"
     ${If} $AllUsers == "1"
-      ${If} ${RunningX64}
-        StrCpy $INSTDIR "$PROGRAMFILES64\${APP_NAME}"
-      ${Else}
-        StrCpy $INSTDIR "$PROGRAMFILES\${APP_NAME}"
-      ${EndIf}
+      StrCpy $INSTDIR "$PROGRAMFILES64\${APP_NAME}"
     ${Else}
       StrCpy $INSTDIR "$LOCALAPPDATA\Programs\${APP_NAME}"
     ${EndIf}
@@ -139,6 +138,16 @@ Function ApplyMode
 FunctionEnd
 
 Function .onInit
+  !if ${NSIS_PTR_SIZE} <= 4
+    ; A 32-bit installer stub: make sure Windows is 64-bit (PySide6 ships 64-bit only).
+    ${IfNot} ${RunningX64}
+      ${IfNot} ${Silent}
+        MessageBox MB_ICONSTOP|MB_OK "edgecert needs 64-bit Windows."
+      ${EndIf}
+      SetErrorLevel 1
+      Quit
+    ${EndIf}
+  !endif
   StrCpy $AllUsers "0"
   StrCpy $DirChosen "0"
   ${If} $INSTDIR != ""  ; /D= was given (there is no InstallDir default)
@@ -240,9 +249,7 @@ SectionEnd
 ; ---- uninstall ----------------------------------------------------------------------------------
 
 Function un.onInit
-  ${If} ${RunningX64}
-    SetRegView 64
-  ${EndIf}
+  SetRegView 64
   StrCpy $Upgrading "0"
   ${GetParameters} $R0
   ClearErrors

@@ -16,14 +16,15 @@ function Check([bool]$Condition, [string]$What) {
     Write-Host "ok: $What"
 }
 
-function Run([string]$Exe, [string[]]$Arguments) {
+function Run([string]$Exe, $Arguments) {
     $p = Start-Process -FilePath $Exe -ArgumentList $Arguments -Wait -PassThru
     return $p.ExitCode
 }
 
 function Uninstall([string]$Dir) {
-    # _?= runs the uninstaller in place, so -Wait really waits for it.
-    $code = Run "$Dir\uninstall.exe" @('/S', "_?=$Dir")
+    # _?= runs the uninstaller in place, so -Wait really waits for it. It must be the last
+    # argument and unquoted even with spaces ("C:\Program Files\..."): one verbatim string.
+    $code = Run "$Dir\uninstall.exe" "/S _?=$Dir"
     Check ($code -eq 0) "uninstaller exit code 0 ($code)"
     Remove-Item "$Dir\uninstall.exe" -ErrorAction SilentlyContinue
     if (-not (Get-ChildItem -Force $Dir)) { Remove-Item $Dir }  # only if empty, like RMDir
