@@ -7,6 +7,7 @@ import threading
 
 from guitest_support import DialogLog
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QRadioButton
 from pytestqt.qtbot import QtBot
 
 from gui.pages.base import Page
@@ -137,3 +138,29 @@ def test_cancel_asks_only_when_work_would_be_lost(qtbot: QtBot,
     qtbot.waitUntil(lambda: not page.busy)
     w2.reject()
     assert len(dialog_log.questions) == 1 and not w2.isVisible()
+
+
+def test_back_and_next_keep_state(qtbot: QtBot) -> None:
+    state = WizardState(edge_ca_method="quickstart", target_kind="bundle")
+    w = _wizard(qtbot, state)
+    w.page(PageId.VERSION).findChild(QRadioButton, "version_1.4_linux").click()
+    w.next()
+    assert w.currentId() == PageId.DEVICE  # quickstart: no chain to make
+    page = w.currentPage()
+    qtbot.waitUntil(lambda: not page.busy)
+    page.quickstart_days.setValue(30)
+    page.auto_renew.setChecked(True)
+    page.threshold.setText("10day")
+    qtbot.waitUntil(lambda: not page.busy and page.isComplete())
+    w.next()
+    assert w.currentId() == PageId.TARGET
+    w.back()
+    w.back()
+    assert w.currentId() == PageId.VERSION
+    assert w.page(PageId.VERSION).findChild(QRadioButton, "version_1.4_linux").isChecked()
+    w.next()
+    page = w.currentPage()
+    assert page.quickstart_days.value() == 30 and page.threshold.text() == "10day"
+    assert page.auto_renew.isChecked()
+    assert (state.release_key, state.quickstart_days, state.renew_threshold) == \
+        ("1.4", 30, "10day")
