@@ -69,7 +69,7 @@ def step_imports() -> str:
 
 
 def step_resources() -> str:
-    """Load the release catalog and read every data file below ``resources/``."""
+    """Parse every data file below ``resources/`` (TOML, YAML) and load the release catalog."""
     import tomllib
 
     from core.resources import resources_dir
@@ -79,11 +79,15 @@ def step_resources() -> str:
     files = [p for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
     for path in files:
         data = path.read_bytes()
-        if path.suffix == ".toml":
-            try:
+        try:
+            if path.suffix == ".toml":
                 tomllib.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                raise SelfTestFailed(f"{path.relative_to(root)}: {exc}") from exc
+            elif path.suffix in {".yaml", ".yml"}:
+                from ruamel.yaml import YAML  # the round-trip parser the 1.1 editor uses
+
+                YAML(typ="rt").load(data.decode("utf-8"))
+        except Exception as exc:  # any parse failure names the file
+            raise SelfTestFailed(f"{path.relative_to(root)}: {exc}") from exc
     if not (root / "versions.toml").is_file():
         raise SelfTestFailed(f"versions.toml missing in {root}")
     releases = catalog()

@@ -106,3 +106,16 @@ def test_chain_step_generates_and_verifies() -> None:
 
 def _env() -> dict[str, str]:
     return dict(os.environ)
+
+
+def test_broken_yaml_template_fails_the_resources_step(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import core.resources
+
+    (tmp_path / "versions.toml").write_text("[releases]\n", encoding="utf-8")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "config.yaml").write_text("a: [1, 2\n", encoding="utf-8")
+    monkeypatch.setattr(core.resources, "resources_dir", lambda: tmp_path)
+    with pytest.raises(selftest.SelfTestFailed, match=r"config\.yaml"):
+        selftest.step_resources()
