@@ -48,6 +48,10 @@ def severity(finding: Any) -> str:
     return str(getattr(value, "value", value)).lower()
 
 
+def release_label(release_key: str) -> str:
+    return catalog()[release_key].label
+
+
 def warning_days(release_key: str) -> int:
     return catalog()[release_key].expiry_warning_days
 
@@ -228,6 +232,8 @@ class TargetRequest:
     ssh_password: str = field(default="", repr=False)
     sudo_password: str = field(default="", repr=False)
     key_passphrase: str = field(default="", repr=False)
+    assume_release: bool = False
+    """Read the device as ``release_key`` when ``iotedge version`` does not answer."""
 
 
 def target_request(state: WizardState) -> TargetRequest:
@@ -238,6 +244,7 @@ def target_request(state: WizardState) -> TargetRequest:
         platform=state.platform, ssh_password=state.ssh_password,
         sudo_password=state.sudo_password,
         key_passphrase=state.file_passwords.get(state.key_file, ""),
+        assume_release=state.assume_release,
     )
 
 
@@ -308,9 +315,17 @@ def read_device(req: TargetRequest) -> Any:
     deploy_mod = _core("core.deploy")
     target = open_target(req)
     try:
-        return deploy_mod.read_device_state(target, None)
+        return deploy_mod.read_device_state(
+            target, req.release_key if req.assume_release else None)
     finally:
         target.close()
+
+
+def version_not_detected(exc: BaseException) -> bool:
+    """Whether reading the device failed only because ``iotedge version`` did not answer."""
+    from core.errors import TargetError
+
+    return type(exc) is TargetError and "iotedge version" in str(exc)
 
 
 def device_release(device: Any) -> str | None:

@@ -77,6 +77,8 @@ class WizardState:
     bundle_dir: str = ""
     config_copy: str = ""
     """Local copy of the device's config file, for an export bundle (no connection)."""
+    assume_release: bool = field(default=False, repr=False, metadata=_TRANSIENT)
+    """The technician chose to go on with the release of page 1 (version not detected)."""
     accepted_host_key: str = field(default="", repr=False, metadata=_TRANSIENT)
     """SHA256 fingerprint the technician confirmed for ``host`` in this session."""
 

@@ -224,6 +224,7 @@ class TargetPage(Page):
         if new != (s.host, s.port, s.user, s.key_file, s.use_password):
             if new[0] != s.host or new[1] != s.port:
                 s.accepted_host_key = ""
+                s.assume_release = False
             s.forget_results_after_target()
             self._show_device_state()
         s.host, s.port, s.user, s.key_file, s.use_password = new
@@ -308,6 +309,14 @@ class TargetPage(Page):
                                           f"Passphrase for {self.state.key_file}:")
             if phrase is not None:
                 self.state.file_passwords[self.state.key_file] = phrase
+                self.test_connection()
+                return
+        if backend.version_not_detected(exc) and not self.state.assume_release:
+            label = backend.release_label(self.state.release_key)
+            if dialogs.ask_yes_no(self, "IoT Edge version",
+                                  f"{exc}\n\nContinue as if the device runs {label}, as chosen "
+                                  "on the first page?"):
+                self.state.assume_release = True
                 self.test_connection()
                 return
         if isinstance(exc, HostKeyChangedError):

@@ -113,6 +113,7 @@ class VersionPage(Page):
             self.state.release_key = key
             self.state.platform = platform  # type: ignore[assignment]
             self.state.forget_results_after_target()
+            self.state.assume_release = False
             # Findings depend on the release (pathlen, 2038 limit): validate again.
             chain_page = self.wiz.page(1) if self.wizard() else None
             if chain_page is not None and hasattr(chain_page, "revalidate"):
