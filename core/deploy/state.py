@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -127,7 +128,7 @@ def read_device_state(
     """Detect the IoT Edge version and read the config file and the state of ``paths``.
 
     One ``sudo sh`` call reports version, modes, owners and sha256 of every path; a second one
-    reads the config file (0600 root, hence sudo).
+    reads the config file (0600 root, hence sudo; base64 so the bytes arrive exact).
 
     Args:
         target: the device.
@@ -166,8 +167,9 @@ def read_device_state(
     config: bytes | None = None
     files = lines.files
     if any(f.path == config_path and f.kind == "file" for f in files):
-        cat = target.run(["cat", "--", config_path], sudo=True)
-        config = cat.stdout.encode("utf-8", "surrogateescape")
+        # base64: the bytes arrive exact over any text channel (PowerShell included)
+        b64 = target.run(["base64", "--", config_path], sudo=True)
+        config = base64.b64decode("".join(b64.stdout.split()))
     return DeviceState(version, rel, config_path, config, files, lines.backups)
 
 
