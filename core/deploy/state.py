@@ -15,6 +15,7 @@ from core.versions import EdgeRelease, release
 
 CONFIG_TOML = "/etc/aziot/config.toml"
 CONFIG_YAML = "/etc/iotedge/config.yaml"
+TEMPLATE_TOML = "/etc/aziot/config.toml.edge.template"
 
 _VERSION_RE = re.compile(r"iotedge\s+v?(\d+\.\d+(?:\.\d+)?)")
 
@@ -59,6 +60,8 @@ class DeviceState:
     """The config file's bytes, None when it does not exist."""
     files: tuple[FileState, ...] = ()
     backups: tuple[BackupInfo, ...] = ()
+    template: bytes | None = field(default=None, repr=False)
+    """``config.toml.edge.template`` when the config does not exist yet (1.2+)."""
 
     def file(self, path: str) -> FileState:
         """The state of ``path`` (``kind="absent"`` when it was not looked at or is missing)."""
@@ -143,7 +146,7 @@ def read_device_state(
         TargetError: IoT Edge is not installed and ``wanted`` was not given.
         AuthError, ConnectError, RemoteCommandError: from the target.
     """
-    look = list(dict.fromkeys([CONFIG_TOML, CONFIG_YAML, *paths]))
+    look = list(dict.fromkeys([CONFIG_TOML, CONFIG_YAML, TEMPLATE_TOML, *paths]))
     res = target.run(
         ["sh", "-c", LIBRARY + '\nec_state "$@"', "edgecert-state", backup_root, *look], sudo=True
     )
@@ -164,13 +167,26 @@ def read_device_state(
             "but `iotedge` is not on the PATH.",
         )
     config_path = rel.config_path
-    config: bytes | None = None
     files = lines.files
-    if any(f.path == config_path and f.kind == "file" for f in files):
-        # base64: the bytes arrive exact over any text channel (PowerShell included)
-        b64 = target.run(["base64", "--", config_path], sudo=True)
-        config = base64.b64decode("".join(b64.stdout.split()))
-    return DeviceState(version, rel, config_path, config, files, lines.backups)
+    config = read_file(target, config_path) if _is_file(files, config_path) else None
+    template = None
+    if config is None and not rel.is_legacy and _is_file(files, TEMPLATE_TOML):
+        template = read_file(target, TEMPLATE_TOML)
+    return DeviceState(version, rel, config_path, config, files, lines.backups, template)
+
+
+def _is_file(files: Iterable[FileState], path: str) -> bool:
+    return any(f.path == path and f.kind == "file" for f in files)
+
+
+def read_file(target: Target, path: str) -> bytes:
+    """The exact bytes of a root-only device file (``sudo base64``: safe over any channel).
+
+    Raises:
+        RemoteCommandError: the file cannot be read.
+    """
+    b64 = target.run(["base64", "--", path], sudo=True)
+    return base64.b64decode("".join(b64.stdout.split()))
 
 
 def require_linux(target: Target) -> None:

@@ -1,0 +1,253 @@
+"""``edgecert deploy``, ``device status``, ``eflow …`` and ``export-bundle``.
+
+The config options and plan building are those of ``edgecert plan`` (``core.cli.config``);
+here the current config comes from the device itself, and the three certificate options name
+LOCAL files to install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.bundle import export_bundle
+from core.cli import config as config_cli
+from core.config.planning import build_plan, default_paths
+from core.deploy import deploy, read_device_state
+from core.deploy.status import device_status
+from core.errors import UsageError
+from core.plan import Plan
+from core.progress import ProgressEvent
+from core.targets.base import Target
+from core.versions import EdgeRelease, Platform, release
+
+
+def register(subparsers: Any) -> None:
+    """Add ``deploy``, ``device status``, ``eflow`` and ``export-bundle``."""
+    dep = subparsers.add_parser(
+        "deploy", help="put the device on your certificate chain (plan, confirm, deploy, check)",
+        description="Read the device, show the plan and config diff, ask, deploy with backup "
+        "and rollback, then report the certificate checks. Exit 0 done; 1 failed and rolled "
+        "back; 2 bad input, nothing touched; 3 failed and the rollback failed.")
+    _ssh_options(dep)
+    _plan_options(dep, device=True)
+    dep.add_argument("--dry-run", action="store_true", help="show the plan only")
+    dep.add_argument("--yes", action="store_true", help="do not ask before deploying")
+    dep.set_defaults(func=_cmd_deploy, platform_fixed=None)
+
+    dev = subparsers.add_parser("device", help="look at a device")
+    dsub = dev.add_subparsers(dest="device_command", metavar="COMMAND", required=True)
+    st = dsub.add_parser("status", help="version, edge CA, trust bundle and their expiry, "
+                         "last backup")
+    _ssh_options(st)
+    st.add_argument("--iotedge", default="auto", metavar="VERSION|auto")
+    st.set_defaults(func=_cmd_status)
+
+    ef = subparsers.add_parser("eflow", help="the same for an EFLOW VM (run on its Windows host)")
+    esub = ef.add_subparsers(dest="eflow_command", metavar="COMMAND", required=True)
+    edep = esub.add_parser("deploy", help="deploy into the EFLOW VM through the EFLOW cmdlets")
+    _eflow_options(edep)
+    _plan_options(edep, device=True, platform=False)
+    edep.add_argument("--dry-run", action="store_true", help="show the plan only")
+    edep.add_argument("--yes", action="store_true", help="do not ask before deploying")
+    edep.set_defaults(func=_cmd_deploy, platform_fixed="eflow")
+    est = esub.add_parser("status", help="device status of the EFLOW VM")
+    _eflow_options(est)
+    est.add_argument("--iotedge", default="auto", metavar="VERSION|auto")
+    est.set_defaults(func=_cmd_status, platform_fixed="eflow")
+    eaddr = esub.add_parser("address", help="the VM's IP address (Get-EflowVmAddr)")
+    eaddr.set_defaults(func=_cmd_eflow_address)
+
+    exp = subparsers.add_parser(
+        "export-bundle", help="write the plan as a folder or zip with install.sh / install.ps1",
+        description="For devices reached by USB stick or a jump host: the bundle's install.sh "
+        "does what deploy does (drift check, backup, modes, apply, check, rollback).")
+    exp.add_argument("--out", required=True, type=Path, metavar="DIR|ZIP")
+    _plan_options(exp, device=False)
+    exp.set_defaults(func=_cmd_export)
+
+
+# ---- options ------------------------------------------------------------------------------------
+
+
+def _ssh_options(p: argparse.ArgumentParser) -> None:
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--host", help="device name or address (SSH)")
+    where.add_argument("--local", action="store_true", help="this computer")
+    p.add_argument("--port", type=int, default=22)
+    p.add_argument("--user", help="SSH user (root, or a user with sudo)")
+    p.add_argument("--identity", type=Path, metavar="KEY", help="SSH private key file")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the login/sudo password from the first line of stdin")
+    p.add_argument("--known-hosts", type=Path, action="append", metavar="FILE",
+                   help="known_hosts file (repeatable; default ~/.ssh/known_hosts and "
+                   "edgecert's own)")
+    p.add_argument("--accept-host-key", metavar="SHA256:…",
+                   help="accept this host key fingerprint on first contact")
+
+
+def _eflow_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ssh-host", metavar="IP", help="VM address for the SSH fallback "
+                   "(default: Get-EflowVmAddr)")
+    p.add_argument("--id-rsa", type=Path, metavar="KEY",
+                   help=r"SSH fallback key (default C:\Program Files\Azure IoT Edge\id_rsa)")
+    p.add_argument("--known-hosts", type=Path, action="append", metavar="FILE")
+    p.add_argument("--accept-host-key", metavar="SHA256:…")
+
+
+def _plan_options(p: argparse.ArgumentParser, *, device: bool, platform: bool = True) -> None:
+    p.add_argument("--edge-ca-cert", type=Path, metavar="FILE",
+                   help="edge CA full-chain PEM to install (edge CA first)")
+    p.add_argument("--edge-ca-key", type=Path, metavar="FILE", help="edge CA private key")
+    p.add_argument("--trust-bundle", type=Path, metavar="FILE", help="root CA PEM")
+    config_cli._common(p)
+    # The deploy reads the current config from the device: --current is for export-bundle only.
+    for action in p._actions:
+        if action.dest == "current":
+            action.required = not device
+            if device:
+                action.help = argparse.SUPPRESS
+        if action.dest == "iotedge" and device:
+            action.metavar = "VERSION|auto"
+        if action.dest == "platform" and not platform:
+            action.help = argparse.SUPPRESS
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    if not getattr(args, "password_stdin", False):
+        return None
+    line = sys.stdin.readline()
+    if not line:
+        raise UsageError("--password-stdin given but stdin is empty",
+                         hint="Pipe the password in, e.g. from a password manager.")
+    return line.rstrip("\r\n")
+
+
+def _open(args: argparse.Namespace) -> Target:
+    if getattr(args, "platform_fixed", None) == "eflow":
+        from core.targets.eflow import connect_eflow
+
+        return connect_eflow(host=args.ssh_host, id_rsa=args.id_rsa,
+                             known_hosts=args.known_hosts,
+                             accept_fingerprint=args.accept_host_key)
+    password = _password(args)
+    if args.local:
+        from core.targets.local import LocalTarget
+
+        return LocalTarget(sudo_password=password)
+    if not args.user:
+        raise UsageError("--user is required with --host",
+                         hint="Give the SSH user (root, or a user with sudo).")
+    from core.targets.ssh import SshTarget
+
+    return SshTarget.connect(args.host, port=args.port, user=args.user, key_file=args.identity,
+                             password=password, sudo_password=password,
+                             known_hosts=args.known_hosts,
+                             accept_fingerprint=args.accept_host_key)
+
+
+def _read(path: Path | None, what: str) -> bytes | None:
+    return None if path is None else config_cli._read(path, what)
+
+
+def _plan(args: argparse.Namespace, rel: EdgeRelease, platform: Platform,
+          current: bytes | None, template: bytes | None) -> Plan:
+    cert = _read(args.edge_ca_cert, "edge CA file")
+    key = _read(args.edge_ca_key, "edge CA key")
+    bundle = _read(args.trust_bundle, "trust bundle")
+    local_template = _read(args.template, "template")
+    files_given = cert is not None or key is not None
+    # config_cli._settings reads these names as device paths: take the standard ones
+    ns = argparse.Namespace(**{**vars(args), "edge_ca_cert": None, "edge_ca_key": None,
+                               "trust_bundle": None, "bundle_file": bundle})
+    settings = config_cli._settings(ns, default_paths(rel, platform), files_given=files_given)
+    lifetime, cn = config_cli._cert_facts(cert)
+    return build_plan(release=rel, platform=platform, settings=settings, current_config=current,
+                      edge_ca_cert=cert, edge_ca_key=key, trust_bundle=bundle,
+                      template=local_template or template, cert_lifetime=lifetime,
+                      edge_ca_cn=cn)
+
+
+def _progress(ev: ProgressEvent) -> None:
+    if ev.step == "upload":
+        if ev.done == ev.total:
+            sys.stderr.write(f"  uploaded {ev.total} bytes\n")
+        return
+    sys.stderr.write(f"{ev.step}: {ev.message}\n")
+
+
+def _confirm(args: argparse.Namespace) -> bool:
+    if args.yes:
+        return True
+    if getattr(args, "password_stdin", False):
+        raise UsageError("cannot ask for confirmation: stdin carries the password",
+                         hint="Add --yes after reviewing the plan (--dry-run).")
+    if not sys.stdin.isatty():
+        raise UsageError("cannot ask for confirmation: stdin is not a terminal",
+                         hint="Review the plan with --dry-run, then add --yes.")
+    return input("Deploy this plan? [y/N] ").strip().lower() in ("y", "yes")
+
+
+# ---- commands -----------------------------------------------------------------------------------
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    target = _open(args)
+    try:
+        wanted = None if args.iotedge == "auto" else args.iotedge
+        paths = default_paths(release(wanted or "1.5"), "linux")
+        state = read_device_state(target, wanted, paths=[paths.edge_ca_cert, paths.edge_ca_key,
+                                                         paths.trust_bundle])
+        if state.release.notice:
+            sys.stderr.write(f"notice: {state.release.notice}\n")
+        platform: Platform = args.platform_fixed or args.platform
+        plan = _plan(args, state.release, platform, state.config, state.template)
+        sys.stdout.write(f"device: {target.name}, IoT Edge {state.version or '?'}\n")
+        sys.stdout.write(config_cli.describe_plan(plan))
+        if args.dry_run:
+            return 0
+        if not _confirm(args):
+            sys.stderr.write("not deployed\n")
+            return 2
+        report = deploy(plan, target, progress=_progress)
+        sys.stdout.write(report.describe() + "\n")
+        return 0 if report.checks_ok else 1
+    finally:
+        target.close()
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    target = _open(args)
+    try:
+        st = device_status(target, None if args.iotedge == "auto" else args.iotedge)
+    finally:
+        target.close()
+    sys.stdout.write(st.describe(dt.datetime.now(dt.UTC)) + "\n")
+    return 0
+
+
+def _cmd_eflow_address(args: argparse.Namespace) -> int:
+    from core.targets.eflow import EflowTarget
+
+    target = EflowTarget()
+    try:
+        sys.stdout.write(target.address() + "\n")
+    finally:
+        target.close()
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    rel = release(args.iotedge)
+    current = config_cli._current(args)
+    plan = _plan(args, rel, args.platform, current, None)
+    sys.stdout.write(config_cli.describe_plan(plan))
+    rep = export_bundle(plan, args.out)
+    sys.stdout.write(rep.describe() + "\n")
+    return 0
