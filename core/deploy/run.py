@@ -236,7 +236,7 @@ def deploy(
     report(progress, "read", message="reading the device")
     state = read_device_state(
         target, plan.release, paths=[plan.config.path, *(f.path for f in plan.files)],
-        backup_root=backup_root,
+        backup_root=backup_root, contents=False,
     )
     check_drift(plan, state, where)
     if already_deployed(plan, state):
@@ -292,8 +292,10 @@ def deploy(
             raise _fail(target, plan, backup,
                         "iotedge check: " + "; ".join(c.describe() for c in bad),
                         applied=True, checks=checks)
-        target.run(["sh", "-c", 'echo deployed > "$1/status"', "edgecert-status", backup],
-                   sudo=True, check=False)
+        # one call marks the backup and removes the staging directory
+        target.run(["sh", "-c", 'echo deployed > "$1/status"; rm -rf -- "$2"', "edgecert-done",
+                    backup, stage], sudo=True, check=False)
+        stage = None
         report(progress, "done", message="deployed")
         return DeployReport(where, plan.release, "deployed", backup, out.installed, checks,
                             plan.warnings)

@@ -127,6 +127,7 @@ def read_device_state(
     *,
     paths: Iterable[str] = (),
     backup_root: str = BACKUP_ROOT,
+    contents: bool = True,
 ) -> DeviceState:
     """Detect the IoT Edge version and read the config file and the state of ``paths``.
 
@@ -138,6 +139,8 @@ def read_device_state(
         wanted: the release to assume; None detects it with ``iotedge version``.
         paths: more device paths to look at (certificate and key files).
         backup_root: where deploys keep their backups (listed in ``backups``).
+        contents: also read the config (and template) bytes; False gives stats and sha256
+            only, one round trip less.
 
     Returns:
         The snapshot.
@@ -168,9 +171,9 @@ def read_device_state(
         )
     config_path = rel.config_path
     files = lines.files
-    config = read_file(target, config_path) if _is_file(files, config_path) else None
+    config = read_file(target, config_path) if contents and _is_file(files, config_path) else None
     template = None
-    if config is None and not rel.is_legacy and _is_file(files, TEMPLATE_TOML):
+    if contents and config is None and not rel.is_legacy and _is_file(files, TEMPLATE_TOML):
         template = read_file(target, TEMPLATE_TOML)
     return DeviceState(version, rel, config_path, config, files, lines.backups, template)
 
