@@ -67,10 +67,11 @@ def running_sshd() -> Iterator[Sshd]:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
-            except OSError:
+            except OSError as exc:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("sshd did not start: "
-                                       + (proc.stderr.read().decode() if proc.stderr else ""))
+                                       + (proc.stderr.read().decode() if proc.stderr else "")
+                                       ) from exc
                 time.sleep(0.05)
         yield Sshd("127.0.0.1", port, "root", d / "client", d / "known_hosts", proc.pid)
     finally:
