@@ -250,3 +250,29 @@ def test_device_state_reports_files_and_backups(sandbox: Sandbox) -> None:
     assert key.sha256 == plan.files[2].sha256
     assert state.last_backup is not None and state.last_backup.status == "deployed"
     assert state.release.key == "1.5"
+
+
+def test_legacy_clear_of_directory_contents_is_restored_on_failure(sandbox: Sandbox) -> None:
+    """1.1 clears hsm/certs and hsm/cert_keys (facts §8.1); a failed apply brings them back."""
+    hsm = sandbox.root / "var/lib/iotedge/hsm"
+    for sub in ("certs", "cert_keys"):
+        (hsm / sub).mkdir(parents=True, mode=0o700)
+        (hsm / sub / f"device_ca_alias_{sub}.pem").write_bytes(sub.encode() * 10)
+        (hsm / sub / f"device_ca_alias_{sub}.pem").chmod(0o600)
+    cfg = Path(sandbox.p("etc/aziot/config.toml"))
+    cfg.write_bytes(b"[edge_ca]\n")
+    old = cfg.read_bytes()
+    base = sandbox_plan(sandbox, before=old, after=old + b"# new\n")
+    plan = type(base)(**{**base.__dict__, "release": "1.1",
+                         "clear": type(base.clear)(dir_contents=(str(hsm / "certs"),
+                                                                 str(hsm / "cert_keys")))})
+    (sandbox.root / "fail-apply").write_text("# new\n")
+    before = sandbox.snapshot()
+    with pytest.raises(DeployFailedError):
+        deploy(plan, LocalTarget(), backup_root=str(sandbox.backups))
+    assert sandbox.snapshot() == before
+    # and a good run empties exactly those directories, keeping the directories themselves
+    (sandbox.root / "fail-apply").unlink()
+    deploy(plan, LocalTarget(), backup_root=str(sandbox.backups))
+    assert list((hsm / "certs").iterdir()) == [] and list((hsm / "cert_keys").iterdir()) == []
+    assert owner(hsm / "certs")[2] == 0o700
