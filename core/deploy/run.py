@@ -94,6 +94,10 @@ def already_deployed(plan: Plan, state: DeviceState) -> bool:
         if (now.kind != "file" or now.sha256 != f.sha256 or now.mode != f.mode
                 or now.user != f.owner or now.group != f.group):
             return False
+    for d in plan.dirs:
+        now = state.file(d.path)
+        if now.kind != "dir" or (now.mode, now.user, now.group) != (d.mode, d.owner, d.group):
+            return False
     return True
 
 
@@ -235,7 +239,8 @@ def deploy(
     where = target.name
     report(progress, "read", message="reading the device")
     state = read_device_state(
-        target, plan.release, paths=[plan.config.path, *(f.path for f in plan.files)],
+        target, plan.release,
+        paths=[plan.config.path, *(f.path for f in plan.files), *(d.path for d in plan.dirs)],
         backup_root=backup_root, contents=False,
     )
     check_drift(plan, state, where)

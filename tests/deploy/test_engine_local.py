@@ -86,6 +86,11 @@ def test_second_run_is_detected_and_changes_nothing(sandbox: Sandbox) -> None:
     assert [c.result for c in rep.checks] == ["ok"]
     assert sandbox.snapshot() == after_first
     assert len(sandbox.apply_log()) == 1
+    # a directory mode changed by hand is not "already deployed": the deploy repairs it
+    Path(sandbox.p("var/aziot")).chmod(0o750)
+    rep = deploy(plan2, target, backup_root=str(sandbox.backups))
+    assert rep.outcome == "deployed"
+    assert sandbox.snapshot() == after_first
 
 
 def test_drift_refuses_and_touches_nothing(sandbox: Sandbox) -> None:
