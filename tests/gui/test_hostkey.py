@@ -113,7 +113,7 @@ def test_first_contact_confirmed(qtbot: QtBot, dialog_log: DialogLog, sshd: Sshd
     assert "Connected" in page.status.text()  # type: ignore[attr-defined]
 
     # Second contact: known now, no question.
-    state2, page2 = _target_page(qtbot, sshd)
+    _state2, page2 = _target_page(qtbot, sshd)
     page2.test_connection()  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: page2.isComplete() or dialog_log.errors != [],  # type: ignore
                     timeout=15000)
@@ -139,7 +139,7 @@ def test_changed_host_key_is_a_hard_stop(qtbot: QtBot, dialog_log: DialogLog, ss
     other = "AAAAC3NzaC1lZDI1NTE5AAAAIBx1pZ4G0bIq2o3Cw2sTjtbUo9Hbyw7p1jVb4B3l9wJc"
     own_known_hosts.parent.mkdir(parents=True)
     own_known_hosts.write_text(f"[127.0.0.1]:{sshd.port} ssh-ed25519 {other}\n")
-    state, page = _target_page(qtbot, sshd)
+    _state, page = _target_page(qtbot, sshd)
     page.test_connection()  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: dialog_log.errors != [], timeout=15000)
     assert isinstance(dialog_log.errors[0], HostKeyChangedError)
