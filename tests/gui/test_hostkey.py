@@ -125,7 +125,9 @@ def test_first_contact_refused(qtbot: QtBot, dialog_log: DialogLog, sshd: Sshd,
     dialog_log.trust_host_key = False
     state, page = _target_page(qtbot, sshd)
     page.test_connection()  # type: ignore[attr-defined]
-    qtbot.waitUntil(lambda: dialog_log.host_keys != [], timeout=15000)
+    qtbot.waitUntil(lambda: dialog_log.host_keys != [] or dialog_log.errors != [],
+                    timeout=15000)
+    assert dialog_log.errors == []
     qtbot.waitUntil(lambda: not page.busy, timeout=15000)  # type: ignore[attr-defined]
     assert "refused" in page.status.text()  # type: ignore[attr-defined]
     assert not page.isComplete()  # type: ignore[attr-defined]
