@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QButtonGroup,
     QComboBox,
     QFileDialog,
@@ -17,7 +15,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
     QProgressBar,
     QPushButton,
     QRadioButton,
@@ -33,6 +30,7 @@ from gui import backend, dialogs
 from gui.pages.base import Page, buddy_label, note
 from gui.state import CHAIN_MODES, ChainMode
 from gui.widgets.chain_view import ChainView
+from gui.widgets.file_inputs import CERT_FILTER, DropList, file_row
 from gui.widgets.findings import FindingsList
 
 MODE_TEXT: dict[ChainMode, tuple[str, str]] = {
@@ -46,58 +44,6 @@ MODE_TEXT: dict[ChainMode, tuple[str, str]] = {
     "import": ("Im&port existing files",
                "PEM, DER or PFX files: drop them here or browse. Password prompts as needed."),
 }
-
-
-def _file_row(parent: QWidget, edit: QLineEdit, caption: str, filt: str) -> QHBoxLayout:
-    row = QHBoxLayout()
-    row.addWidget(edit, 1)
-    browse = QPushButton("Browse…")
-    browse.setToolTip(caption)
-
-    def pick() -> None:
-        path, _ = QFileDialog.getOpenFileName(parent, caption, edit.text(), filt)
-        if path:
-            edit.setText(path)
-            edit.editingFinished.emit()
-
-    browse.clicked.connect(pick)
-    row.addWidget(browse)
-    return row
-
-
-CERT_FILTER = "Certificates and keys (*.pem *.crt *.cer *.der *.key *.pfx *.p12);;All files (*)"
-
-
-class DropList(QListWidget):
-    """A file list that accepts drag and drop from the file manager."""
-
-    files_dropped = Signal(list)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setObjectName("importList")
-        self.setAcceptDrops(True)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.setToolTip("Drop certificate, key or PFX files here")
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-        else:
-            super().dragEnterEvent(event)
-
-    def dragMoveEvent(self, event: Any) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-        else:
-            super().dragMoveEvent(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.files_dropped.emit(paths)
 
 
 class ChainPage(Page):
@@ -154,9 +100,9 @@ class ChainPage(Page):
         self.ca_key = QLineEdit()
         self.ca_key.setObjectName("caKey")
         issue_form.addRow(buddy_label("CA cer&tificate:", self.ca_cert),
-                          _file_row(self, self.ca_cert, "CA certificate", CERT_FILTER))
+                          file_row(self, self.ca_cert, "CA certificate", CERT_FILTER))
         issue_form.addRow(buddy_label("CA private &key:", self.ca_key),
-                          _file_row(self, self.ca_key, "CA private key", CERT_FILTER))
+                          file_row(self, self.ca_key, "CA private key", CERT_FILTER))
         self.issue_button = QPushButton("Issue &edge CA")
         self.issue_button.setObjectName("issueButton")
         issue_form.addRow(self.issue_button)
@@ -174,7 +120,7 @@ class ChainPage(Page):
         self.signed_button.setObjectName("signedButton")
         csr_form.addRow(self.csr_button, self.csr_path)
         csr_form.addRow(buddy_label("&Signed chain:", self.signed_cert),
-                        _file_row(self, self.signed_cert, "Signed certificate chain", CERT_FILTER))
+                        file_row(self, self.signed_cert, "Signed certificate chain", CERT_FILTER))
         csr_form.addRow(self.signed_button)
         self.stack.addWidget(csr)
         imp = QWidget()

@@ -1,0 +1,92 @@
+"""Preview: the plan built by core and the redacted diff it shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gui.backend.chain import ChainOutcome
+from gui.backend.common import _core
+from gui.backend.settings import SettingsRequest, cert_settings, settings_request
+from gui.state import WizardState
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    release_key: str
+    platform: str
+    chain: ChainOutcome | None
+    settings: SettingsRequest
+    device: Any
+    target_kind: str
+
+
+def plan_request(state: WizardState) -> PlanRequest:
+    return PlanRequest(release_key=state.release_key, platform=state.platform,
+                       chain=state.chain, settings=settings_request(state),
+                       device=state.device_state, target_kind=state.target_kind)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The plan and its config diff, redacted for display."""
+
+    plan: Any
+    unified: str
+    before: str = field(repr=False)
+    after: str = field(repr=False)
+    config_path: str = ""
+    new_file: bool = False
+
+
+def make_preview(req: PlanRequest) -> Preview:
+    """Build the plan with core (no I/O) and the redacted diff the preview shows."""
+    planning = _core("core.config.planning")
+    diff = _core("core.config.diff")
+    release = _core("core.versions").release(req.release_key)
+    settings = cert_settings(req.settings, req.platform, req.chain)
+    files = req.chain is not None and req.settings.method == "files"
+    chain = req.chain
+    lifetime = None
+    if chain is not None and chain.edge_ca is not None:
+        lifetime = chain.edge_ca.not_after - chain.edge_ca.not_before
+    plan = planning.build_plan(
+        release=release,
+        platform=req.platform,
+        settings=settings,
+        current_config=getattr(req.device, "config", None),
+        edge_ca_cert=chain.edge_ca_chain_pem if files and chain is not None else None,
+        edge_ca_key=(chain.edge_ca_key_pem if files and chain is not None
+                     and not req.settings.pkcs11_uri else None),
+        trust_bundle=chain.trust_bundle_pem if files and chain is not None else None,
+        cert_lifetime=lifetime,
+        edge_ca_cn=chain.edge_ca_cn if files and chain is not None else None,
+    )
+    before = "" if plan.config.before is None else plan.config.before.decode("utf-8", "replace")
+    after = plan.config.after.decode("utf-8", "replace")
+    return Preview(plan=plan, unified=planning.plan_diff(plan), before=diff.redact(before),
+                   after=diff.redact(after), config_path=plan.config.path,
+                   new_file=plan.config.before is None)
+
+
+def describe_preview(preview: Preview) -> str:
+    plan = preview.plan
+    n = len(plan.files)
+    state = "a new file" if preview.new_file else (
+        "changed" if plan.config.changed else "unchanged")
+    return (f"{preview.config_path}: {state}; {n} file(s) to install; "
+            f"{len(plan.apply)} apply and {len(plan.check)} check command(s).")
+
+
+def preview_diff(preview: Preview) -> tuple[str, str, str]:
+    return preview.unified, preview.before, preview.after
+
+
+def preview_plan(preview: Any) -> Any:
+    return getattr(preview, "plan", preview)
+
+
+def preview_warnings(preview: Any) -> tuple[str, ...]:
+    return tuple(getattr(preview_plan(preview), "warnings", ()))
+
+

@@ -1,0 +1,192 @@
+"""Target page calls: open the device, read its state, EFLOW address, config copies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import UsageError
+from core.versions import catalog
+from gui.backend.common import _core
+from gui.state import WizardState
+
+
+@dataclass(frozen=True)
+class TargetRequest:
+    kind: str
+    host: str
+    port: int
+    user: str
+    key_file: str
+    use_password: bool
+    bundle_dir: str
+    accepted_host_key: str
+    release_key: str
+    platform: str
+    ssh_password: str = field(default="", repr=False)
+    sudo_password: str = field(default="", repr=False)
+    key_passphrase: str = field(default="", repr=False)
+    assume_release: bool = False
+    """Read the device as ``release_key`` when ``iotedge version`` does not answer."""
+
+
+def target_request(state: WizardState) -> TargetRequest:
+    return TargetRequest(
+        kind=state.target_kind, host=state.host, port=state.port, user=state.user,
+        key_file=state.key_file, use_password=state.use_password, bundle_dir=state.bundle_dir,
+        accepted_host_key=state.accepted_host_key, release_key=state.release_key,
+        platform=state.platform, ssh_password=state.ssh_password,
+        sudo_password=state.sudo_password,
+        key_passphrase=state.file_passwords.get(state.key_file, ""),
+        assume_release=state.assume_release,
+    )
+
+
+def target_label(state: WizardState) -> str:
+    if state.target_kind == "ssh":
+        return f"{state.user + '@' if state.user else ''}{state.host}:{state.port}"
+    if state.target_kind == "eflow":
+        return f"EFLOW VM {state.host}".strip()
+    if state.target_kind == "local":
+        return "this computer"
+    return f"bundle folder {state.bundle_dir}"
+
+
+def open_target(req: TargetRequest) -> Any:
+    """A connected core Target for the request (the caller closes it).
+
+    Raises:
+        HostKeyUnknownError: first contact; the GUI asks, then retries with the fingerprint.
+        HostKeyChangedError, AuthError, ConnectError: from the SSH target.
+    """
+    if req.kind == "local":
+        from core.targets.local import LocalTarget
+
+        return LocalTarget(sudo_password=req.sudo_password or None)
+    if req.kind == "eflow":
+        return _open_eflow(req)
+    if req.kind == "ssh":
+        return _open_ssh(req)
+    raise UsageError("an export bundle has no device to talk to",
+                     hint="Choose an SSH device, the EFLOW VM or this computer.")
+
+
+EFLOW_USER = "iotedge-user"
+
+
+def _open_ssh(req: TargetRequest) -> Any:
+    ssh = _core("core.targets.ssh")
+    if not req.host:
+        raise UsageError("no device address given", hint="Type the device's name or IP address.",
+                         where="Target page")
+    key_file = None if req.use_password or not req.key_file else \
+        str(Path(req.key_file).expanduser())
+    return ssh.SshTarget.connect(
+        req.host,
+        port=req.port,
+        user=req.user or (EFLOW_USER if req.kind == "eflow" else "root"),
+        key_file=key_file,
+        key_passphrase=req.key_passphrase or None,
+        password=req.ssh_password if req.use_password else None,
+        sudo_password=req.sudo_password or None,
+        accept_fingerprint=req.accepted_host_key or None,
+    )
+
+
+def _open_eflow(req: TargetRequest) -> Any:
+    """The EFLOW VM: PowerShell cmdlets when present, else SSH with EFLOW's own key."""
+    eflow = _core("core.targets.eflow")
+    options: dict[str, Any] = {"port": req.port, "sudo_password": req.sudo_password or None,
+                               "accept_fingerprint": req.accepted_host_key or None}
+    if req.key_file:
+        return eflow.connect_eflow(host=req.host or None, id_rsa=Path(req.key_file).expanduser(),
+                                   **options)
+    return eflow.connect_eflow(host=req.host or None, **options)
+
+
+def read_device(req: TargetRequest) -> Any:
+    """Connect and read the device's current state (version, config, files, backups)."""
+    deploy_mod = _core("core.deploy")
+    target = open_target(req)
+    try:
+        return deploy_mod.read_device_state(
+            target, req.release_key if req.assume_release else None)
+    finally:
+        target.close()
+
+
+def version_not_detected(exc: BaseException) -> bool:
+    """Whether reading the device failed only because ``iotedge version`` did not answer."""
+    from core.errors import TargetError
+
+    return type(exc) is TargetError and "iotedge version" in str(exc)
+
+
+def device_release(device: Any) -> str | None:
+    """The catalog key of the release the device runs (None: unknown)."""
+    if isinstance(device, ConfigCopy):
+        return None
+    rel = getattr(device, "release", None)
+    return getattr(rel, "key", None)
+
+
+def describe_device(device: Any) -> str:
+    """The device state as a few readable lines (no secret: the config text is not shown)."""
+    if isinstance(device, ConfigCopy):
+        return (f"Configuration copy: {device.path} ({len(device.config)} bytes).\n"
+                "The bundle's install script re-checks the device before changing anything.")
+    lines = [f"IoT Edge: {device.version or 'not installed'} ({device.release.label})"]
+    cfg = device.file(device.config_path)
+    if cfg.exists:
+        lines.append(f"Config: {device.config_path} ({cfg.size} bytes, mode "
+                     f"{cfg.mode:04o} {cfg.user}:{cfg.group}, sha256 {str(cfg.sha256)[:12]}…)")
+    else:
+        lines.append(f"Config: {device.config_path} does not exist yet")
+    for f in device.files:
+        if f.path == device.config_path or not f.exists:
+            continue
+        lines.append(f"{f.kind}: {f.path} mode {f.mode:04o} {f.user}:{f.group}")
+    last = device.last_backup
+    if last is not None:
+        lines.append(f"Last edgecert backup: {last.path} ({last.status})")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ConfigCopy:
+    """The device state known for an export bundle: a local copy of its config file."""
+
+    path: Path
+    config: bytes = field(repr=False)
+    release: Any = None
+    version: str | None = None
+
+
+def read_config_copy(path: str, release_key: str) -> ConfigCopy:
+    """Read a local copy of the device's configuration (checked by core when planning).
+
+    Raises:
+        UnreadableFileError: the file cannot be read.
+    """
+    errors = _core("core.errors")
+    file = Path(path).expanduser()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise errors.UnreadableFileError(
+            f"cannot read the configuration copy: {exc.strerror}", where=str(file),
+            hint="Choose the config.toml (1.1: config.yaml) copied from the device.") from exc
+    return ConfigCopy(file, data, catalog()[release_key])
+
+
+def detect_eflow_address() -> str:
+    """The EFLOW VM's current IP address (``Get-EflowVmAddr`` on this Windows host)."""
+    eflow = _core("core.targets.eflow")
+    target = eflow.EflowTarget()
+    try:
+        return str(target.address())
+    finally:
+        target.close()
+
+
