@@ -173,9 +173,16 @@ def _bytes_progress(progress: ProgressCallback | None, base: int, total: int) ->
     return cb
 
 
+_MKSTAGE = (
+    "find /tmp -maxdepth 1 -name 'edgecert-stage.*' -user \"$(id -u)\" -mmin +60 "
+    "-exec rm -rf {} + 2>/dev/null; mktemp -d /tmp/edgecert-stage.XXXXXXXX"
+)
+
+
 def _stage(target: Target, plan: Plan, backup_root: str, progress: ProgressCallback | None,
            cancel: CancelToken | None) -> str:
-    stage = target.run(["mktemp", "-d", "/tmp/edgecert-stage.XXXXXXXX"]).stdout.strip()
+    # also sweeps this user's staging dirs left by a connection lost an hour ago or more
+    stage = target.run(["sh", "-c", _MKSTAGE, "edgecert-stage"]).stdout.strip()
     files = staged_files(plan, backup_root=backup_root)
     total = sum(len(f.data) for f in files)
     base = 0

@@ -288,7 +288,8 @@ ec_check_result() {
 }
 
 # ec_run_kind STAGE KIND [OUTFILE] : run the KIND (apply|check) commands as root, in order;
-# apply stops at the first failure; check output goes to OUTFILE.
+# apply stops at the first failure; check output goes to OUTFILE. They run with root's usual
+# umask 022, not the library's 077, so they create files as they would from a root shell.
 ec_run_kind() {
   _rc=0; _out=${3:-}
   [ -z "$_out" ] || : > "$_out"
@@ -296,10 +297,10 @@ ec_run_kind() {
     [ -n "$_l" ] || continue
     if [ -n "$_out" ]; then
       # shellcheck disable=SC2086
-      ( IFS=$TAB; set -f; set -- $_l; "$@" ) >> "$_out" < /dev/null || _rc=$?
+      ( umask 022; IFS=$TAB; set -f; set -- $_l; "$@" ) >> "$_out" < /dev/null || _rc=$?
     else
       # shellcheck disable=SC2086
-      ( IFS=$TAB; set -f; set -- $_l; "$@" ) < /dev/null || { _rc=$?; break; }
+      ( umask 022; IFS=$TAB; set -f; set -- $_l; "$@" ) < /dev/null || { _rc=$?; break; }
     fi
   done <<EOS
 $(ec_steps "$1" "$2")

@@ -1,0 +1,233 @@
+"""End to end against the loopback device (real sshd, sudo, users; stand-in iotedge).
+
+Plans come from the real planner (core.config.planning.build_plan) fed with what
+read_device_state found on the device, exactly as the CLI and the wizard do.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chains import Chain, make_chain
+from deploytest_support import require_root
+from eflow_standin import PowerShellStandIn
+from nsdevice import ADMIN_PASSWORD, NsDevice, ns_device
+
+from core.bundle import export_bundle
+from core.config.planning import build_plan, default_paths, store_file_name
+from core.config.settings import CertSettings, Preloaded
+from core.config.uris import file_uri
+from core.deploy import DeployFailedError, deploy, read_device_state
+from core.deploy.status import device_status
+from core.errors import AuthError, ConnectError, DeployError, DriftError
+from core.plan import Plan
+from core.progress import ProgressEvent
+from core.targets.base import Target
+from core.targets.eflow import connect_eflow
+from core.targets.local import LocalTarget
+from core.targets.ssh import SshTarget
+
+VERSIONS = ["1.5.21", "1.4.27", "1.2.10", "1.1.16"]
+ROOTS = ("/etc/aziot", "/etc/iotedge", "/var/aziot", "/var/lib/aziot", "/var/lib/iotedge")
+CA_CER = f"/var/lib/aziot/certd/certs/{store_file_name('aziot-edged-ca', 'cer')}"
+
+
+@pytest.fixture
+def device(request: pytest.FixtureRequest) -> Iterator[NsDevice]:
+    require_root()
+    version = getattr(request, "param", "1.5.21")
+    with ns_device(version) as dev:
+        yield dev
+
+
+def connect(dev: NsDevice, user: str = "edgeops", sudo_password: str | None = None
+            ) -> SshTarget:
+    return SshTarget.connect(dev.host, port=dev.port, user=user, key_file=dev.key,
+                             known_hosts=[dev.known_hosts], use_agent=False,
+                             accept_fingerprint=dev.fingerprint, sudo_password=sudo_password)
+
+
+def make_plan(target: Target, chain: Chain) -> Plan:
+    state = read_device_state(target, None)
+    paths = default_paths(state.release, "linux")
+    settings = CertSettings(edge_ca=Preloaded(file_uri(paths.edge_ca_cert),
+                                              file_uri(paths.edge_ca_key)),
+                            trust_bundle_cert=file_uri(paths.trust_bundle))
+    return build_plan(release=state.release, platform="linux", settings=settings,
+                      current_config=state.config, edge_ca_cert=chain.edge_ca_full_chain,
+                      edge_ca_key=chain.edge_ca_key, trust_bundle=chain.root,
+                      template=state.template)
+
+
+def stat(dev: NsDevice, path: str) -> str:
+    return dev.sh('stat -c "%a %U:%G" -- "$1"', path).stdout.strip()
+
+
+@pytest.mark.device
+@pytest.mark.parametrize("device", VERSIONS, indirect=True)
+def test_end_to_end_and_idempotent_rerun(device: NsDevice) -> None:
+    chain = make_chain()
+    with connect(device) as target:
+        plan = make_plan(target, chain)
+        rep = deploy(plan, target)
+        assert rep.outcome == "deployed"
+        legacy = device.version.startswith("1.1")
+        owner_c, owner_k = ("iotedge", "iotedge") if legacy else ("aziotcs", "aziotks")
+        assert stat(device, "/var/aziot") == "755 root:root"
+        assert stat(device, "/var/aziot/certs/edge-ca.pem") == f"644 {owner_c}:{owner_c}"
+        assert stat(device, "/var/aziot/secrets/edge-ca.key.pem") == f"600 {owner_k}:{owner_k}"
+        assert stat(device, "/var/aziot/secrets") == f"700 {owner_k}:{owner_k}"
+        assert device.read("/var/aziot/secrets/edge-ca.key.pem") == chain.edge_ca_key
+        cfg = plan.config.path
+        assert device.read(cfg) == plan.config.after
+        assert stat(device, cfg) == ("600 iotedge:iotedge" if legacy else "600 root:root")
+        if legacy:
+            hsm = "/var/lib/iotedge/hsm"
+            assert device.sh(f"find {hsm}/certs {hsm}/cert_keys -mindepth 1").stdout == ""
+            assert stat(device, f"{hsm}/certs") == "700 iotedge:iotedge"
+            assert device.read("/var/lib/iotedge/hsm/enc_keys/edgelet-master.enc.key")
+            assert "restart" in device.read("/etc/edgecert-standin/applied.log").decode()
+        else:
+            assert device.sh('test -e "$1"', CA_CER).returncode == 1  # stale edge CA gone
+            assert device.read("/var/lib/aziot/keyd/keys/aziot_identityd_master_id")  # kept
+            assert {c.id: c.result for c in rep.checks}["certs-match-private-keys"] == "ok"
+        assert rep.checks_ok
+        first = device.snapshot(*ROOTS)
+        again = deploy(make_plan(target, chain), target)
+        assert again.outcome == "already-deployed"
+        assert device.snapshot(*ROOTS) == first
+        status = device_status(target)
+    text = status.describe()
+    assert "device CA" in text if legacy else "edge CA: own edge CA" in text
+    assert "(deployed)" in text
+
+
+@pytest.mark.device
+def test_sudo_with_password(device: NsDevice) -> None:
+    with connect(device, "edgeadmin", sudo_password=ADMIN_PASSWORD) as target:
+        rep = deploy(make_plan(target, make_chain()), target)
+    assert rep.outcome == "deployed" and rep.checks_ok
+
+
+@pytest.mark.device
+def test_wrong_sudo_password_touches_nothing(device: NsDevice) -> None:
+    before = device.snapshot(*ROOTS, "/var/backups")
+    with connect(device, "edgeadmin", sudo_password="not-the-password") as target, \
+            pytest.raises(AuthError) as info:
+        read_device_state(target, None)
+    assert "not-the-password" not in str(info.value) + info.value.hint
+    assert info.value.exit_code == 2
+    assert device.snapshot(*ROOTS, "/var/backups") == before
+
+
+@pytest.mark.device
+@pytest.mark.parametrize("device", ["1.5.21", "1.1.16"], indirect=True)
+def test_apply_failure_restores_byte_for_byte(device: NsDevice) -> None:
+    with connect(device) as target:
+        deploy(make_plan(target, make_chain("old.ca")), target)
+        before = device.snapshot(*ROOTS)
+        plan = make_plan(target, make_chain("new.ca"))
+        device.sh("echo new.ca > /etc/edgecert-standin/fail-apply")
+        with pytest.raises(DeployFailedError) as info:
+            deploy(plan, target)
+        assert "stand-in knob" in info.value.failure
+        assert info.value.rollback is not None and info.value.rollback.reapplied
+    # files, config, modes and owners exactly as before, and the old chain applied again
+    assert device.snapshot(*ROOTS) == before
+    log = device.read("/etc/edgecert-standin/applied.log").decode().split()
+    assert len(log) == 2  # the first deploy, then the re-apply after the restore
+
+
+@pytest.mark.device
+def test_drift_is_refused_and_nothing_touched(device: NsDevice) -> None:
+    with connect(device) as target:
+        plan = make_plan(target, make_chain())
+        device.sh("echo '# edited by hand' >> /etc/aziot/config.toml")
+        before = device.snapshot(*ROOTS, "/var/backups")
+        with pytest.raises(DriftError):
+            deploy(plan, target)
+    assert device.snapshot(*ROOTS, "/var/backups") == before
+
+
+@pytest.mark.device
+def test_disk_full_on_the_device(device: NsDevice) -> None:
+    device.sh("install -d -m 755 /var/aziot /var/aziot/certs && "
+              "mount -t tmpfs -o size=8k,mode=0755 tmpfs /var/aziot/certs && "
+              "head -c 6000 /dev/zero > /var/aziot/certs/filler")
+    before = device.snapshot(*ROOTS)
+    big = make_chain()
+    big = Chain(big.edge_ca_full_chain * 3, big.edge_ca_key, big.root)
+    with connect(device) as target, pytest.raises(DeployError) as info:
+        deploy(make_plan(target, big), target)
+    assert isinstance(info.value, DeployFailedError)
+    assert device.snapshot(*ROOTS) == before
+
+
+@pytest.mark.device
+def test_connection_dropped_mid_upload_then_rerun(device: NsDevice) -> None:
+    before = device.snapshot(*ROOTS, "/var/backups")
+    chain = make_chain()
+    chain = Chain(chain.edge_ca_full_chain + b"\n" * 400_000, chain.edge_ca_key, chain.root)
+    target = connect(device)
+    plan = make_plan(target, chain)
+    dropped = []
+
+    def progress(ev: ProgressEvent) -> None:
+        if ev.step == "upload" and not dropped and ev.done > 0:
+            dropped.append(device.kill_sessions())
+
+    try:
+        with pytest.raises(ConnectError):
+            deploy(plan, target, progress=progress)
+    finally:
+        target.close()
+    assert dropped and dropped[0] > 0
+    assert device.snapshot(*ROOTS, "/var/backups") == before
+    with connect(device) as target:
+        assert deploy(make_plan(target, chain), target).outcome == "deployed"
+
+
+@pytest.mark.device
+@pytest.mark.parametrize("device", ["1.5.21", "1.1.16"], indirect=True)
+def test_bundle_install_sh_equals_deploy(device: NsDevice, tmp_path: Path) -> None:
+    chain = make_chain()
+    with connect(device) as target:
+        plan = make_plan(target, chain)
+    # the same plan on a second, identical device, through deploy
+    with ns_device(device.version) as twin, connect(twin) as t2:
+        deploy(plan, t2)
+        expected = twin.snapshot(*ROOTS)
+    rep = export_bundle(plan, tmp_path / "bundle")
+    with connect(device) as target:
+        stage = target.run(["mktemp", "-d"]).stdout.strip()
+        for name in rep.names:
+            target.put((tmp_path / "bundle" / name).read_bytes(), f"{stage}/{name}")
+        res = target.run(["sh", f"{stage}/install.sh"], sudo=True, check=False)
+    assert res.exit_status == 0, res.stdout + res.stderr
+    assert "check\tcerts-match-private-keys\tok" in res.stdout or device.version.startswith("1.1")
+    assert device.snapshot(*ROOTS) == expected
+
+
+@pytest.mark.device
+def test_eflow_ssh_fallback_as_iotedge_user(device: NsDevice, tmp_path: Path) -> None:
+    standin = PowerShellStandIn(vm=LocalTarget(), host_dir=tmp_path, module_installed=False)
+    target = connect_eflow(runner=standin, host=device.host, id_rsa=device.key,
+                           ssh_connect=SshTarget.connect, port=device.port,
+                           known_hosts=[device.known_hosts], use_agent=False,
+                           accept_fingerprint=device.fingerprint)
+    try:
+        assert isinstance(target, SshTarget) and target.user == "iotedge-user"
+        rep = deploy(make_plan(target, make_chain()), target)
+    finally:
+        target.close()
+    assert rep.outcome == "deployed"
+    # nothing left owned by iotedge-user outside its home
+    assert device.sh("find /var/aziot /etc/aziot -user iotedge-user").stdout == ""
+
+
+def test_no_host_file_was_touched() -> None:
+    assert not Path("/etc/aziot").exists() and not Path("/var/aziot").exists()
+    assert subprocess.run(["id", "aziotcs"], capture_output=True, check=False).returncode != 0
