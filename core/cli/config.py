@@ -69,7 +69,6 @@ def register(subparsers: Any) -> None:
         description="Compute what a deploy would do: directories, files, config change, state "
                     "to clear, commands and checks.")
     _common(plan)
-    plan.add_argument("--platform", choices=PLATFORMS, default="linux")
     plan.add_argument("--cert-file", type=Path, help="local edge CA full-chain PEM to install")
     plan.add_argument("--key-file", type=Path, help="local edge CA private key to install")
     plan.add_argument("--bundle-file", type=Path, help="local trust bundle (root CA) PEM")
@@ -86,6 +85,8 @@ def register(subparsers: Any) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iotedge", required=True, metavar="VERSION",
                    help="IoT Edge version on the device, e.g. 1.5 (`iotedge version`)")
+    p.add_argument("--platform", choices=PLATFORMS, default="linux",
+                   help="linux, eflow, or windows (1.1 with Windows containers)")
     p.add_argument("--current", required=True, metavar="FILE",
                    help="the device's current config file; '-' when it has none yet")
     p.add_argument("--template", type=Path, metavar="FILE",
@@ -227,6 +228,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     current_bytes = _current(args)
     settings = _settings(args, None)
     where = rel.config_path
+    if args.platform == "windows" and rel.config_path_windows:
+        where = rel.config_path_windows
     current = None if current_bytes is None else _text(current_bytes, args.current)
     findings: tuple[Finding, ...]
     # Parse errors name the local file that was read; findings name the device file.

@@ -275,6 +275,12 @@ def build_plan(
     warnings: list[str] = [release.notice] if release.notice else []
     before = _decode(current_config, config_path)
 
+    if release.is_legacy and before is None:
+        raise UsageError(
+            f"no {config_path} given: a {release.label} device always has one",
+            hint="Read the config file from the device; edgecert only changes its "
+                 "certificates block (a template would lose the device's provisioning).",
+        )
     if release.is_legacy:
         after, findings = edit_config_yaml(before, legacy_from_settings(settings),
                                            where=config_path)
@@ -284,7 +290,8 @@ def build_plan(
                                  template=_decode(template, "config.toml.edge.template"),
                                  where=config_path)
         findings = check_config_toml(after, release, where=config_path,
-                                     cert_lifetime=cert_lifetime, edge_ca_cn=edge_ca_cn)
+                                     cert_lifetime=cert_lifetime, edge_ca_cn=edge_ca_cn,
+                                     for_deploy=True)
         raise_on_errors(findings, where=config_path)
         owner = "root"
     warnings += _describe(findings)

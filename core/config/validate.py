@@ -357,7 +357,8 @@ def _check_est(col: _Collector, est: Any) -> None:
 
 def check_config_toml(text: str, release: EdgeRelease, *, where: str = "config.toml",
                       cert_lifetime: dt.timedelta | None = None,
-                      edge_ca_cn: str | None = None) -> tuple[Finding, ...]:
+                      edge_ca_cn: str | None = None,
+                      for_deploy: bool = False) -> tuple[Finding, ...]:
     """Check a config.toml (typically the one edgecert is about to write).
 
     Args:
@@ -366,6 +367,8 @@ def check_config_toml(text: str, release: EdgeRelease, *, where: str = "config.t
         where: file name for messages.
         cert_lifetime: lifetime of the edge CA certificate, to check a time threshold.
         edge_ca_cn: CN of the edge CA certificate, to compare with ``hostname``.
+        for_deploy: the file is about to be applied: a missing ``[provisioning]`` is an error
+            (``iotedge config apply`` refuses it) instead of a warning.
 
     Returns:
         Every finding, errors and warnings, in file order where known.
@@ -376,6 +379,11 @@ def check_config_toml(text: str, release: EdgeRelease, *, where: str = "config.t
     data = parse_toml(text, where=where).unwrap()
     col = _Collector(locate_keys(text))
     col.unknown_keys(data, TOP_LEVEL_KEYS, "")
+    if "provisioning" not in data:
+        col.add("error" if for_deploy else "warning", None,
+                "no [provisioning] section: iotedge config apply refuses the file",
+                "Provision the device first (e.g. sudo iotedge config mp --connection-string "
+                "'…'), then set the certificates on that config.")
     if "trust_bundle_cert" in data:
         _uri(col, data["trust_bundle_cert"], "trust_bundle_cert", pkcs11_ok=False, has_lib=True)
     aziot_keys = data.get("aziot_keys")

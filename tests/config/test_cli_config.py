@@ -129,7 +129,8 @@ def test_plan_json(chain_files: dict[str, Path], capsys: pytest.CaptureFixture[s
 
 
 def test_plan_text(chain_files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, "plan", "--iotedge", "1.1", "--current", "-",
+    code, out, _ = _run(capsys, "plan", "--iotedge", "1.1", "--current",
+                        str(FIXTURES / "legacy-1.1.yaml"),
                         "--cert-file", str(chain_files["cert"]),
                         "--key-file", str(chain_files["key"]),
                         "--bundle-file", str(chain_files["bundle"]))
@@ -137,13 +138,13 @@ def test_plan_text(chain_files: dict[str, Path], capsys: pytest.CaptureFixture[s
     assert "/var/aziot/secrets  0700 iotedge:iotedge" in out
     assert "sudo systemctl restart iotedge" in out
     assert "empty  /var/lib/iotedge/hsm/certs" in out
-    assert "PRIVATE KEY" not in out
+    assert "-----BEGIN" not in out
 
 
 def test_plan_quickstart_needs_no_files(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, "plan", "--iotedge", "1.5", "--current", "-",
-                        "--quickstart-days", "30", "--json")
-    assert code == 0
+    code, out, err = _run(capsys, "plan", "--iotedge", "1.5", "--current",
+                          str(FIXTURES / "manual-crlf.toml"), "--quickstart-days", "30", "--json")
+    assert code == 0, err
     plan = json.loads(out)
     assert plan["files"] == [] and plan["apply"][0]["argv"][:3] == ["iotedge", "config", "apply"]
 

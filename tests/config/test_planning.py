@@ -24,6 +24,8 @@ from core.plan import EnsureDir, ReadableBy
 from core.versions import release
 
 R15, R11 = release("1.5"), release("1.1")
+MINIMAL = (b'[provisioning]\nsource = "manual"\n'
+           b'connection_string = "HostName=h;DeviceId=d;SharedAccessKey=a2V5"\n')
 
 
 @pytest.fixture(scope="module")
@@ -108,13 +110,15 @@ def test_unchanged_quickstart_clears_nothing() -> None:
     assert changed.clear.files == edge_ca_state_files()  # a new lifetime needs a new CA
 
 
-def test_no_config_yet_uses_device_template() -> None:
+def test_no_config_yet_uses_device_template_but_cannot_deploy_without_provisioning() -> None:
     template = fixture_text("template-1.5.toml").encode()
-    plan = build_plan(release=R15, platform="eflow", settings=CertSettings(Quickstart(30)),
-                      current_config=None, template=template)
-    assert plan.config.before is None and plan.config.before_sha256 is None
-    assert plan.config.after.startswith(template.split(b"\n[")[0][:200])
-    assert plan.clear.files == edge_ca_state_files()
+    with pytest.raises(ConfigValidationError, match="provisioning") as info:
+        build_plan(release=R15, platform="eflow", settings=CertSettings(Quickstart(30)),
+                   current_config=None, template=template)
+    assert "iotedge config mp" in info.value.hint
+    with pytest.raises(UsageError, match="always has one"):
+        build_plan(release=R11, platform="linux", settings=CertSettings(Quickstart(30)),
+                   current_config=None)
 
 
 def test_pkcs11_key_is_not_a_file(chain: tuple[bytes, bytes, bytes]) -> None:
@@ -173,17 +177,17 @@ def test_refusals(chain: tuple[bytes, bytes, bytes]) -> None:
         build_plan(release=R15, platform="windows", settings=_preloaded(), current_config=None)
     with pytest.raises(UsageError, match="do not use one"):
         build_plan(release=R15, platform="linux", settings=CertSettings(Quickstart(30)),
-                   current_config=None, edge_ca_key=key)
+                   current_config=MINIMAL, edge_ca_key=key)
     system = CertSettings(Preloaded("file:///etc/edge-ca.pem", "file:///etc/edge-ca.key"))
     with pytest.raises(UsageError, match="system directory"):
-        build_plan(release=R15, platform="linux", settings=system, current_config=None,
+        build_plan(release=R15, platform="linux", settings=system, current_config=MINIMAL,
                    edge_ca_cert=cert, edge_ca_key=key)
     with pytest.raises(UsageError, match="empty"):
-        build_plan(release=R15, platform="linux", settings=_preloaded(), current_config=None,
+        build_plan(release=R15, platform="linux", settings=_preloaded(), current_config=MINIMAL,
                    edge_ca_cert=b"  \n", edge_ca_key=key, trust_bundle=root)
     with pytest.raises(SettingsError):
         build_plan(release=R11, platform="linux", settings=CertSettings(Issued("est")),
-                   current_config=None)
+                   current_config=fixture_text("legacy-1.1.yaml").encode())
 
 
 def test_validation_errors_stop_the_plan() -> None:
@@ -202,12 +206,13 @@ def test_cert_and_key_in_one_directory_keep_it_root_owned(
         chain: tuple[bytes, bytes, bytes]) -> None:
     cert, key, _ = chain
     settings = CertSettings(Preloaded("file:///opt/edge/ca.pem", "file:///opt/edge/ca.key"))
-    plan = build_plan(release=R15, platform="linux", settings=settings, current_config=None,
+    plan = build_plan(release=R15, platform="linux", settings=settings, current_config=MINIMAL,
                       edge_ca_cert=cert, edge_ca_key=key)
     assert plan.dirs == (EnsureDir("/opt/edge", 0o755, "root", "root"),)
 
 
 def test_missing_local_files_are_warned_about() -> None:
-    plan = build_plan(release=R15, platform="linux", settings=_preloaded(), current_config=None)
+    plan = build_plan(release=R15, platform="linux", settings=_preloaded(),
+                      current_config=MINIMAL)
     assert plan.files == ()
     assert sum("must already be on the device" in w for w in plan.warnings) == 3

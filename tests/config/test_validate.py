@@ -125,9 +125,16 @@ def test_quickstart_rotate_key_false() -> None:
 
 
 def test_quickstart_flagged_not_for_production() -> None:
-    text = "[edge_ca]\nauto_generated_edge_ca_expiry_days = 90\n"
+    text = '[provisioning]\nsource = "dps"\n[edge_ca]\nauto_generated_edge_ca_expiry_days = 90\n'
     f = _only(check_config_toml(text, R15), "warning")
     assert "not for production" in f.message
+
+
+def test_missing_provisioning_warns_and_blocks_deploy() -> None:
+    text = "[edge_ca]\nmethod = \"self_signed\"\n"
+    assert "provisioning" in _only(check_config_toml(text, R15), "warning").message
+    f = _only(check_config_toml(text, R15, for_deploy=True))
+    assert "config apply refuses" in f.message and "config mp" in f.hint
 
 
 def test_mixed_variants() -> None:
