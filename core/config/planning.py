@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.config.diff import config_diff
-from core.config.errors import ConfigValidationError
 from core.config.settings import CertSettings, Preloaded
 from core.config.toml_edit import edit_config_toml
 from core.config.uris import file_uri_path, is_pkcs11
@@ -337,6 +336,3 @@ def plan_diff(plan: Plan) -> str:
     before = None if plan.config.before is None else plan.config.before.decode("utf-8")
     return config_diff(before, plan.config.after.decode("utf-8"), device_path=plan.config.path)
 
-
-__all__ = ["ConfigValidationError", "DevicePaths", "build_plan", "default_paths",
-           "edge_ca_state_files", "plan_diff", "store_file_name"]
