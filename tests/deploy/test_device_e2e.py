@@ -231,3 +231,58 @@ def test_eflow_ssh_fallback_as_iotedge_user(device: NsDevice, tmp_path: Path) ->
 def test_no_host_file_was_touched() -> None:
     assert not Path("/etc/aziot").exists() and not Path("/var/aziot").exists()
     assert subprocess.run(["id", "aziotcs"], capture_output=True, check=False).returncode != 0
+
+
+def _cli_target(dev: NsDevice, user: str = "edgeops") -> list[str]:
+    return ["--host", dev.host, "--port", str(dev.port), "--user", user,
+            "--identity", str(dev.key), "--known-hosts", str(dev.known_hosts),
+            "--accept-host-key", dev.fingerprint]
+
+
+@pytest.mark.device
+def test_cli_deploy_dry_run_then_deploy_then_status(device: NsDevice, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from core.cli import main
+
+    cert, key, root = make_chain().write(tmp_path / "chain")
+    files = ["--edge-ca-cert", str(cert), "--edge-ca-key", str(key), "--trust-bundle", str(root)]
+    before = device.snapshot(*ROOTS, "/var/backups")
+    assert main(["deploy", *_cli_target(device), "--iotedge", "auto", *files,
+                 "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "IoT Edge 1.5.21" in out and "+[edge_ca]" in out and "c2VjcmV0a2V5" not in out
+    assert device.snapshot(*ROOTS, "/var/backups") == before
+    # with the sudo password on stdin (never on a command line)
+    monkeypatch.setattr("sys.stdin", io.StringIO(ADMIN_PASSWORD + "\n"))
+    assert main(["deploy", *_cli_target(device, "edgeadmin"), "--password-stdin",
+                 "--iotedge", "auto", *files, "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "deployed to edgeadmin@" in out and "certs-match-private-keys: ok" in out
+    assert ADMIN_PASSWORD not in out
+    assert main(["device", "status", *_cli_target(device)]) == 0
+    out = capsys.readouterr().out
+    assert "own edge CA" in out and "days left" in out and "(deployed)" in out
+
+
+@pytest.mark.device
+def test_cli_exit_code_1_when_rolled_back(device: NsDevice, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from core.cli import main
+
+    cert, key, root = make_chain().write(tmp_path / "chain")
+    device.sh("touch /etc/edgecert-standin/fail-apply")
+    code = main(["deploy", *_cli_target(device), "--iotedge", "1.5", "--edge-ca-cert", str(cert),
+                 "--edge-ca-key", str(key), "--trust-bundle", str(root), "--yes"])
+    err = capsys.readouterr().err
+    # the re-apply of the old config is refused too (knob without a subject): exit 3, and the
+    # message says where the backup and restore.sh are
+    assert code == 3
+    assert "ROLLBACK INCOMPLETE" in err and "restore.sh" in err and "Traceback" not in err
+    device.sh("echo device1.ca > /etc/edgecert-standin/fail-apply")
+    code = main(["deploy", *_cli_target(device), "--iotedge", "1.5", "--edge-ca-cert", str(cert),
+                 "--edge-ca-key", str(key), "--trust-bundle", str(root), "--yes"])
+    assert code == 1
+    assert "rolled back from /var/backups/edgecert/" in capsys.readouterr().err
