@@ -30,9 +30,9 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
     # key = "secret" for secret-looking key names (TOML ``=`` and YAML ``:``); the whole value
     # goes, quoted (quotes and '#' inside allowed) or bare.
     (re.compile(
-        r"""(?P<k>\b(?:[A-Za-z0-9_]*password|[A-Za-z0-9_]*passphrase|symmetric_key|"""
+        r"""(?P<k>(?<![-\w])(?:[A-Za-z0-9_]*password|[A-Za-z0-9_]*passphrase|symmetric_key|"""
         r"""device_id_pk|sas_key|shared_access_key|secret|value|pin)\b["']?\s*[=:]\s*)"""
-        r"""(?P<v>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"'#{\[][^#\r\n]*)""", re.IGNORECASE),
+        r"""(?P<v>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"'#{\[][^#"'\r\n]*)""", re.IGNORECASE),
      _quoted_redaction),
 )
 _BASE64_BLOB = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
