@@ -138,7 +138,8 @@ def _settings(args: argparse.Namespace, paths: DevicePaths | None, *,
     est: EstServer | None = None
     password: str | None = None
     if args.est_password_file is not None:
-        password = _read(args.est_password_file, "EST password file").decode().strip()
+        password = _text(_read(args.est_password_file, "EST password file"),
+                         str(args.est_password_file)).strip()
     chosen = [name for name, on in (("--quickstart-days", args.quickstart_days is not None),
                                     ("--edge-ca-method", args.edge_ca_method is not None)) if on]
     if len(chosen) > 1:

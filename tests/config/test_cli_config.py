@@ -156,3 +156,22 @@ def test_plan_rejects_non_certificate(tmp_path: Path,
     code, _, err = _run(capsys, "plan", "--iotedge", "1.5", "--current", "-",
                         "--cert-file", str(junk), "--key-file", str(junk))
     assert code == 2 and "not a PEM certificate" in err
+
+
+def test_est_edge_ca_with_password_file(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    secret = tmp_path / "est-password"
+    secret.write_text("Est-Pa55word-Secret\n")
+    new = tmp_path / "config.toml"
+    code, out, err = _run(capsys, "config", "diff", "--iotedge", "1.5", "--current",
+                          str(FIXTURES / "dps-x509.toml"), "--edge-ca-method", "est",
+                          "--common-name", "edge-0042.ca", "--est-url",
+                          "https://est.example.org/.well-known/est", "--est-username", "edge",
+                          "--est-password-file", str(secret), "--renew-threshold", "80%",
+                          "--renew-retry", "4%", "--rotate-key", "no", "--output", str(new))
+    assert code == 0, err
+    assert "Est-Pa55word-Secret" not in out + err
+    data = tomllib.loads(new.read_text())
+    assert data["cert_issuance"]["est"]["auth"]["password"] == "Est-Pa55word-Secret"
+    assert data["edge_ca"]["auto_renew"]["rotate_key"] is False
+    assert data["edge_ca"]["method"] == "est"
