@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.deploy.checks import CheckResult, parse_check_output
 from core.deploy.report import (
@@ -38,6 +39,7 @@ from core.errors import (
     DriftError,
     EdgecertError,
     TargetError,
+    UsageError,
 )
 from core.plan import Command, Plan, sha256_hex
 from core.progress import CancelToken, ProgressCallback, ProgressEvent, report
@@ -242,6 +244,8 @@ def deploy(
         CancelledError: cancelled; the device is as it was.
         AuthError, ConnectError: from the target.
     """
+    if plan.platform == "windows":
+        return _deploy_windows(plan, target, progress, cancel, backup_root)
     require_linux(target)
     where = target.name
     report(progress, "read", message="reading the device")
@@ -313,6 +317,20 @@ def deploy(
                             plan.warnings)
     finally:
         _cleanup(target, stage)
+
+
+def _deploy_windows(plan: Plan, target: Target, progress: ProgressCallback | None,
+                    cancel: CancelToken | None, backup_root: str) -> DeployReport:
+    from core.deploy.windows import DEFAULT_BACKUP_ROOT, deploy_windows
+    from core.targets.local import LocalTarget
+
+    if not isinstance(target, LocalTarget):
+        raise UsageError(
+            "a Windows-containers (1.1) plan is carried out on the Windows computer itself",
+            hint="Run edgecert on that computer and choose 'this computer' as the target.",
+        )
+    root = DEFAULT_BACKUP_ROOT if backup_root == BACKUP_ROOT else Path(backup_root)
+    return deploy_windows(plan, target, progress=progress, cancel=cancel, backup_root=root)
 
 
 def _cancelled(target: Target, plan: Plan, backup: str, *, applied: bool) -> EdgecertError:
