@@ -198,6 +198,8 @@ def _confirm(args: argparse.Namespace) -> bool:
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
+    if (args.platform_fixed or args.platform) == "windows":
+        return _deploy_windows(args)
     target = _open(args)
     try:
         wanted = None if args.iotedge == "auto" else args.iotedge
@@ -220,6 +222,28 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
         return 0 if report.checks_ok else 1
     finally:
         target.close()
+
+
+def _deploy_windows(args: argparse.Namespace) -> int:
+    """1.1 with Windows containers: this computer only; the config is read directly."""
+    if not args.local or args.iotedge == "auto":
+        raise UsageError("a Windows-containers device is deployed with --local --iotedge 1.1",
+                         hint="Run edgecert on that Windows computer, as administrator.")
+    rel = release(args.iotedge)
+    path = Path(rel.config_path_windows or rel.config_path)
+    current = _read(path, "config.yaml")
+    plan = _plan(args, rel, "windows", current, None)
+    sys.stdout.write(config_cli.describe_plan(plan))
+    if args.dry_run:
+        return 0
+    if not _confirm(args):
+        sys.stderr.write("not deployed\n")
+        return 2
+    from core.targets.local import LocalTarget
+
+    report = deploy(plan, LocalTarget(), progress=_progress)
+    sys.stdout.write(report.describe() + "\n")
+    return 0 if report.checks_ok else 1
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
