@@ -286,3 +286,22 @@ def test_cli_exit_code_1_when_rolled_back(device: NsDevice, tmp_path: Path,
                  "--edge-ca-key", str(key), "--trust-bundle", str(root), "--yes"])
     assert code == 1
     assert "rolled back from /var/backups/edgecert/" in capsys.readouterr().err
+
+
+@pytest.mark.device
+def test_eflow_cmdlets_stand_in_over_the_device(device: NsDevice, tmp_path: Path) -> None:
+    """EFLOW through the strict PowerShell stand-in whose VM is the loopback device."""
+    from core.targets.eflow import EflowTarget
+
+    with connect(device, "iotedge-user") as vm:
+        standin = PowerShellStandIn(vm=vm, host_dir=tmp_path)
+        target = EflowTarget(runner=standin, host_tmp=tmp_path,
+                             windows_path=standin.windows_path)
+        plan = make_plan(target, make_chain())
+        assert plan.config.before is not None and b"connection_string" in plan.config.before
+        rep = deploy(plan, target)
+    assert rep.outcome == "deployed" and rep.checks_ok
+    assert stat(device, "/var/aziot/secrets/edge-ca.key.pem") == "600 aziotks:aziotks"
+    assert device.read(plan.config.path) == plan.config.after
+    assert any("Copy-EflowVmFile" in s and "-pushFile" in s for s in standin.scripts)
+    assert device.sh("find /var/aziot /etc/aziot -user iotedge-user").stdout == ""
