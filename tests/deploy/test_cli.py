@@ -60,3 +60,12 @@ def test_unreadable_local_file_is_bad_input(tmp_path: Path, capsys: pytest.Captu
     err = capsys.readouterr().err
     assert "missing.pem" in err and "hint:" in err and "Traceback" not in err
     assert not (tmp_path / "b").exists()
+
+
+def test_eflow_commands_off_windows_fail_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eflow", "address"]) == 2
+    assert "PowerShell is not available" in capsys.readouterr().err
+    assert main(["eflow", "status", "--id-rsa", "/nonexistent/id_rsa"]) == 2
+    err = capsys.readouterr().err
+    assert "neither the AzureEFLOW PowerShell module nor EFLOW's SSH key" in err
+    assert "Traceback" not in err
