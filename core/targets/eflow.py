@@ -118,7 +118,8 @@ class EflowTarget:
         """
         self._runner = runner
         self._own_tmp = host_tmp is None
-        self._tmp = host_tmp if host_tmp is not None else Path(tempfile.mkdtemp(prefix="edgecert-"))
+        self._tmp = host_tmp if host_tmp is not None else Path(
+            tempfile.mkdtemp(prefix="edgecert-eflow-"))
         self._winpath = windows_path
 
     def __repr__(self) -> str:
@@ -282,7 +283,11 @@ def connect_eflow(
             "address and key with the ssh options.",
         )
     if host is None:
-        host = EflowTarget(runner=runner).address()
+        probe = EflowTarget(runner=runner)
+        try:
+            host = probe.address()
+        finally:
+            probe.close()
     if ssh_connect is None:
         from core.targets.ssh import SshTarget
 

@@ -112,7 +112,9 @@ def test_deploy_through_eflow_cmdlets_matches_a_direct_deploy(standin: PowerShel
 
 def test_connect_prefers_cmdlets_then_falls_back_to_ssh(standin: PowerShellStandIn,
                                                         tmp_path: Path) -> None:
-    assert isinstance(connect_eflow(runner=standin), EflowTarget)
+    first = connect_eflow(runner=standin)
+    assert isinstance(first, EflowTarget)
+    first.close()
     standin.module_installed = False
     with pytest.raises(ConnectError, match="neither"):
         connect_eflow(runner=standin, id_rsa=tmp_path / "missing_id_rsa")
