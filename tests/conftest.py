@@ -7,3 +7,6 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# The loopback test device (real sshd in a mount namespace): fixtures `device`, `device15` …
+pytest_plugins = ["device.fixtures"]

@@ -1,0 +1,541 @@
+"""The loopback test device: a real OpenSSH sshd in a private mount (and UTS) namespace.
+
+Inside the namespace ``/etc``, ``/var``, ``/home``, ``/usr/local/bin`` and ``/tmp`` are bind
+mounts of folders under the session's device directory, and ``/run`` is a fresh tmpfs, so
+users, groups, passwords, sudoers, ``/etc/aziot``, ``/var/lib/aziot``, ``/etc/iotedge`` … are
+the device's own. The test machine's files are never modified: the namespace is created with
+``--propagation private`` and every mount happens inside it.
+
+See ``fixtures.py`` for the fixture API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.targets.ssh import SshTarget
+
+HERE = Path(__file__).resolve().parent
+STANDIN = HERE / "standin"
+HOSTNAME = "edge-device-01"
+PW_ADMIN_PASSWORD = "Pw-admin sudo 'secret' $(x)"
+"""Login and sudo password of ``pwadmin`` (hostile characters on purpose)."""
+
+# Accounts of a real install (facts §6.3) plus the admins the tests log in as.
+GROUPS = {"aziotks": 9901, "aziotcs": 9902, "aziotid": 9903, "aziottpm": 9904, "iotedge": 9905,
+          "docker": 9906, "edgeadmin": 9910, "pwadmin": 9911, "iotedge-user": 9912}
+SERVICE_USERS = {  # name: (uid, primary group, supplementary groups)
+    "aziotks": (9901, "aziotks", ()),
+    "aziotcs": (9902, "aziotcs", ("aziotks",)),
+    "aziotid": (9903, "aziotid", ("aziotcs", "aziotks", "aziottpm")),
+    "aziottpm": (9904, "aziottpm", ()),
+    "iotedge": (9905, "iotedge", ("aziotcs", "aziotks", "aziotid", "docker",
+                                  "systemd-journal")),
+}
+ADMINS = {  # name: (uid, sudo rule)
+    "edgeadmin": (9910, "NOPASSWD: ALL"),
+    "pwadmin": (9911, "ALL"),
+    "iotedge-user": (9912, "NOPASSWD: ALL"),  # EFLOW's user, passwordless sudo
+}
+BOUND = ("/etc", "/var", "/home", "/usr/local/bin", "/tmp")
+"""Device paths whose content lives under ``Device.root`` (``root / path.lstrip('/')``)."""
+
+SETUP = r"""
+set -eu
+R=$1
+hostname "$2"
+mount --bind "$R/etc" /etc
+mount --bind "$R/var" /var
+mount --bind "$R/home" /home
+mount --bind "$R/usr/local/bin" /usr/local/bin
+mount -t tmpfs -o mode=0755,size=16m tmpfs /run
+mkdir -p /run/sshd /run/lock /run/sudo
+chmod 0755 /run/sshd
+mount --bind "$R/tmp" /tmp
+echo ready
+exec sleep 2147483647
+"""
+
+
+class DeviceUnavailable(RuntimeError):
+    """A prerequisite (root, unshare, nsenter, sshd, sudo, openssl) is missing."""
+
+
+def missing_prerequisites() -> list[str]:
+    """What this machine lacks to run the device (empty when all is there)."""
+    missing = []
+    if os.geteuid() != 0:
+        missing.append("root (the device uses mount namespaces)")
+    for tool in ("unshare", "nsenter", "ssh-keygen", "openssl", "sudo"):
+        if shutil.which(tool) is None:
+            missing.append(tool)
+    for path in ("/usr/sbin/sshd", "/usr/bin/python3"):
+        if not os.access(path, os.X_OK):
+            missing.append(path)
+    return missing
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _crypt(password: str) -> str:
+    return subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, text=True,
+                          capture_output=True, check=True).stdout.strip()
+
+
+@dataclass(frozen=True)
+class Account:
+    """A login on the device: user, private key file, password (if any)."""
+
+    user: str
+    key: Path
+    password: str | None = None
+
+
+class Device:
+    """One running device (namespace holder + sshd). Use ``start_device``; ``stop()`` at end."""
+
+    host = "127.0.0.1"
+    hostname = HOSTNAME
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.root = base / "root"
+        self.client = base / "client"
+        self.port = _free_port()
+        self.holder: subprocess.Popen[bytes] | None = None
+        self.sshd: subprocess.Popen[bytes] | None = None
+        self.sshd_log = base / "sshd.log"
+        self.accounts: dict[str, Account] = {}
+        self._extra_mounts: list[str] = []
+
+    # ---- paths and accounts -------------------------------------------------------------
+
+    def local(self, device_path: str) -> Path:
+        """The test machine's path of a device path under one of ``BOUND``."""
+        if not any(device_path == b or device_path.startswith(b + "/") for b in BOUND):
+            raise ValueError(f"{device_path} is not under a bound folder")
+        return self.root / device_path.lstrip("/")
+
+    @property
+    def known_hosts(self) -> Path:
+        """A known_hosts file holding the device's current host key."""
+        return self.base / "known_hosts"
+
+    @property
+    def host_pub(self) -> Path:
+        return self.root / "etc/ssh/ssh_host_ed25519_key.pub"
+
+    def fingerprint(self) -> str:
+        """The current host key's SHA256 fingerprint, as ``ssh-keygen -lf`` prints it."""
+        return subprocess.check_output(["ssh-keygen", "-lf", str(self.host_pub)],
+                                       text=True).split()[1]
+
+    def uid(self, name: str) -> int:
+        if name in SERVICE_USERS:
+            return SERVICE_USERS[name][0]
+        if name in ADMINS:
+            return ADMINS[name][0]
+        if name == "root":
+            return 0
+        raise KeyError(name)
+
+    def gid(self, name: str) -> int:
+        return 0 if name == "root" else GROUPS[name]
+
+    def connect(self, user: str = "edgeadmin", **kwargs: object) -> SshTarget:
+        """An ``SshTarget`` logged in as ``user`` with its key (and, for ``pwadmin``, its sudo
+        password), trusting the current ``known_hosts``. ``kwargs`` override any argument."""
+        account = self.accounts[user]
+        args: dict[str, object] = {
+            "port": self.port, "user": user, "key_file": account.key, "use_agent": False,
+            "sudo_password": account.password, "known_hosts": [self.known_hosts],
+            "timeout": 10}
+        args.update(kwargs)
+        return SshTarget.connect(self.host, **args)  # type: ignore[arg-type]
+
+    # ---- running things inside --------------------------------------------------------------
+
+    def sh(self, script: str, *args: str, input: bytes | None = None, check: bool = True,
+           user: str | None = None) -> subprocess.CompletedProcess[bytes]:
+        """Run ``sh -c script args…`` inside the device, as root (or ``user`` via setpriv).
+
+        Raises:
+            AssertionError: ``check`` and a non-zero exit status (with the output).
+        """
+        assert self.holder is not None, "device not started"
+        cmd = ["nsenter", "-t", str(self.holder.pid), "-m", "-u", "--"]
+        if user is not None:
+            cmd += ["setpriv", f"--reuid={self.uid(user)}", f"--regid={self._pgid(user)}",
+                    "--init-groups", "--"]
+        cmd += ["sh", "-c", script, "sh", *args]
+        proc = subprocess.run(cmd, input=input, capture_output=True, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"device command failed ({proc.returncode}): {script}\n"
+                                 f"{proc.stdout.decode()}{proc.stderr.decode()}")
+        return proc
+
+    def _pgid(self, user: str) -> int:
+        if user in SERVICE_USERS:
+            return GROUPS[SERVICE_USERS[user][1]]
+        return GROUPS.get(user, 0)
+
+    def read(self, path: str) -> bytes:
+        """A device file's bytes (read inside the namespace as root)."""
+        return self.sh('cat -- "$1"', path).stdout
+
+    def exists(self, path: str) -> bool:
+        return self.sh('test -e "$1" || test -L "$1"', path, check=False).returncode == 0
+
+    def stat(self, path: str) -> tuple[int, str, str]:
+        """``(mode bits, owner name, group name)`` of a device path."""
+        out = self.sh('stat -c "%a %U %G" -- "$1"', path).stdout.decode().split()
+        return int(out[0], 8), out[1], out[2]
+
+    def write(self, path: str, data: bytes, *, mode: int = 0o644, owner: str = "root",
+              group: str | None = None) -> None:
+        """Create or replace a device file with owner and mode (parents created 0755 root)."""
+        self.sh('mkdir -p "$(dirname "$1")" && cat > "$1" && chown "$2:$3" "$1" && '
+                'chmod "$4" "$1"', path, owner, group or owner, f"{mode:o}", input=data)
+
+    def snapshot(self, *roots: str) -> dict[str, str]:
+        """``path -> 'type mode owner:group sha256'`` of everything under ``roots``."""
+        script = (
+            'for r; do [ -e "$r" ] || continue; find "$r" | sort | while read -r p; do '
+            'm=$(stat -c "%F %a %U:%G" -- "$p"); '
+            'if [ -f "$p" ]; then h=$(sha256sum < "$p" | cut -d" " -f1); else h=-; fi; '
+            'printf "%s\\t%s %s\\n" "$p" "$m" "$h"; done; done')
+        out: dict[str, str] = {}
+        for line in self.sh(script, *roots).stdout.decode().splitlines():
+            path, meta = line.split("\t", 1)
+            out[path] = meta
+        return out
+
+    # ---- scenarios --------------------------------------------------------------------------
+
+    def mount_small_fs(self, path: str, size_kib: int = 256) -> None:
+        """Mount a tmpfs of ``size_kib`` KiB at ``path`` (created, 0777) to provoke disk-full.
+
+        Unmounted by ``reset()``.
+        """
+        self.sh('mkdir -p "$1" && mount -t tmpfs -o "size=$2k,mode=1777" tmpfs "$1"',
+                path, str(size_kib))
+        self._extra_mounts.append(path)
+
+    def unmount(self, path: str) -> None:
+        self.sh('umount -l "$1"', path, check=False)
+        with suppress(ValueError):
+            self._extra_mounts.remove(path)
+
+    def session_pids(self, local_port: int | None = None) -> list[int]:
+        """sshd processes serving connections, or only the one from client port ``local_port``.
+
+        The connection's privileged monitor process owns the TCP socket; killing it drops the
+        connection at once (what a pulled cable or a reboot looks like to the client).
+        """
+        assert self.sshd is not None
+        if local_port is None:
+            return [p for p in _children(self.sshd.pid)]
+        out = subprocess.run(["ss", "-Htnp", "state", "established", "(", "sport", "=",
+                              f":{self.port}", "and", "dport", "=", f":{local_port}", ")"],
+                             capture_output=True, text=True, check=True).stdout
+        pids = sorted({int(x.split("=")[1]) for x in _pid_fields(out)})
+        return pids
+
+    def kill_connection(self, local_port: int | None = None) -> list[int]:
+        """SIGKILL the sshd session process(es) of one connection (by the client's local port,
+        see ``SshTarget.local_port``) or of every connection. Returns the pids killed."""
+        pids = self.session_pids(local_port)
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return pids
+
+    def rotate_host_key(self) -> str:
+        """Give the device a new host key and restart sshd; returns the new fingerprint.
+
+        ``known_hosts`` is NOT updated, so a connection with it sees a changed key.
+        """
+        key = self.root / "etc/ssh/ssh_host_ed25519_key"
+        key.unlink()
+        self.host_pub.unlink()
+        _keygen(key)
+        self._restart_sshd()
+        return self.fingerprint()
+
+    def restore_host_key(self) -> None:
+        """Back to the session's original host key (and sshd restarted) if it was rotated."""
+        saved = self.base / "host_key_original"
+        key = self.root / "etc/ssh/ssh_host_ed25519_key"
+        if key.read_bytes() != saved.read_bytes():
+            shutil.copy(saved, key)
+            shutil.copy(self.base / "host_key_original.pub", self.host_pub)
+            key.chmod(0o600)
+            self._restart_sshd()
+
+    # ---- stand-in runtime knobs ---------------------------------------------------------------
+
+    def set_version(self, version: str) -> None:
+        """What the stand-in ``iotedge version`` reports (e.g. ``1.5.21``, ``1.1.15``)."""
+        self.write("/etc/iotedge-standin/version", f"{version}\n".encode())
+
+    def fail_next_apply(self, message: str = "stand-in: forced failure") -> None:
+        """Make ``iotedge config apply`` (and the 1.1 restart) fail, until ``reset()`` or
+        ``fail_apply_off()``: each run prints ``message`` and exits 1 without writing."""
+        self.write("/etc/iotedge-standin/fail-apply", message.encode())
+
+    def fail_apply_off(self) -> None:
+        self.sh("rm -f /etc/iotedge-standin/fail-apply")
+
+    def events(self) -> list[dict[str, object]]:
+        """What the stand-ins recorded (apply, restart, check …), oldest first."""
+        path = "/etc/iotedge-standin/events.jsonl"
+        if not self.exists(path):
+            return []
+        return [json.loads(line) for line in self.read(path).decode().splitlines() if line]
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Empty device state between tests: IoT Edge folders, homes' files, stand-in state,
+        extra mounts, original host key. Accounts, keys and sshd stay."""
+        for path in list(self._extra_mounts):
+            self.unmount(path)
+        self.sh(
+            "rm -rf /etc/aziot /var/aziot /var/lib/aziot /etc/iotedge /var/lib/iotedge "
+            "/var/secrets /etc/iotedge-standin /var/backups/edgecert /tmp/* /tmp/.[!.]* "
+            "2>/dev/null; mkdir -p /etc/iotedge-standin; "
+            "for h in /home/*; do find \"$h\" -mindepth 1 -maxdepth 1 ! -name .ssh "
+            "-exec rm -rf {} +; done", check=False)
+        self.restore_host_key()
+
+    def start(self) -> None:
+        _prepare_root(self)
+        self.holder = subprocess.Popen(
+            ["unshare", "--mount", "--uts", "--propagation", "private", "--", "sh", "-c",
+             SETUP, "sh", str(self.root), HOSTNAME],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert self.holder.stdout is not None
+        line = self.holder.stdout.readline()
+        if line.strip() != b"ready":
+            err = self.holder.stderr.read().decode() if self.holder.stderr else ""
+            self.stop()
+            raise DeviceUnavailable(f"device namespace setup failed: {line!r} {err}")
+        self._start_sshd()
+
+    def _start_sshd(self) -> None:
+        assert self.holder is not None
+        log = self.sshd_log.open("ab")
+        self.sshd = subprocess.Popen(
+            ["nsenter", "-t", str(self.holder.pid), "-m", "-u", "--", "/usr/sbin/sshd", "-D",
+             "-e", "-f", "/etc/ssh/sshd_config"], stdout=log, stderr=log)
+        log.close()
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=1) as s:
+                    s.settimeout(2)
+                    if s.recv(64).startswith(b"SSH-"):
+                        break
+            except OSError:
+                pass
+            if self.sshd.poll() is not None or time.monotonic() > deadline:
+                raise DeviceUnavailable("sshd did not start in the device: "
+                                        + self.sshd_log.read_text()[-2000:])
+            time.sleep(0.05)
+
+    def _restart_sshd(self) -> None:
+        if self.sshd is not None:
+            self.sshd.terminate()
+            self.sshd.wait(timeout=10)
+        self._start_sshd()
+
+    def stop(self) -> None:
+        """Stop sshd (and its connections) and the namespace holder: only our own processes."""
+        if self.sshd is not None and self.sshd.poll() is None:
+            for pid in _children(self.sshd.pid):
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        for proc in (self.sshd, self.holder):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat_file.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            out.append(int(stat_file.parent.name))
+    return out
+
+
+def _pid_fields(ss_output: str) -> Iterator[str]:
+    for line in ss_output.splitlines():
+        for part in line.replace(",", " ").replace(")", " ").split():
+            if part.startswith("pid="):
+                yield part
+
+
+def _keygen(path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(path)],
+                   check=True)
+
+
+def _lines(path: Path, lines: Sequence[str]) -> None:
+    with path.open("a") as fh:
+        for line in lines:
+            fh.write(line + "\n")
+
+
+def _prepare_root(dev: Device) -> None:
+    """Build the device's /etc (a copy of the machine's, plus accounts), /var, /home, …"""
+    root = dev.root
+    root.mkdir(parents=True)
+    dev.base.chmod(0o755)
+    dev.client.mkdir(mode=0o700)
+    subprocess.run(["cp", "-a", "/etc", str(root / "etc")], check=True)
+    etc = root / "etc"
+    for sub in ("var/lib/sudo", "var/log", "var/backups", "var/cache", "var/spool", "var/mail",
+                "home", "usr/local/bin", "tmp", "var/tmp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    (root / "var/run").symlink_to("/run")
+    (root / "var/lock").symlink_to("/run/lock")
+    for sub in ("tmp", "var/tmp"):
+        (root / sub).chmod(0o1777)
+    (root / "home").chmod(0o755)
+    (etc / "hostname").write_text(HOSTNAME + "\n")
+    _lines(etc / "hosts", [f"127.0.1.1 {HOSTNAME}"])
+
+    # Accounts: groups, users, shadow (service users locked, admins with hashes).
+    existing_groups = {ln.split(":")[0] for ln in (etc / "group").read_text().splitlines()}
+    groups = dict(GROUPS)
+    if "systemd-journal" not in existing_groups:
+        groups["systemd-journal"] = 9907
+    members: dict[str, list[str]] = {g: [] for g in groups}
+    for user, (_uid, _pg, extra) in SERVICE_USERS.items():
+        for g in extra:
+            members.setdefault(g, []).append(user)
+    group_lines = []
+    for g, gid in groups.items():
+        if g in existing_groups:
+            continue
+        group_lines.append(f"{g}:x:{gid}:{','.join(members.get(g, []))}")
+    if "systemd-journal" in existing_groups:
+        edited = []
+        for ln in (etc / "group").read_text().splitlines():
+            if ln.startswith("systemd-journal:"):
+                ln += ("" if ln.endswith(":") else ",") + ",".join(members["systemd-journal"])
+            edited.append(ln + "\n")
+        (etc / "group").write_text("".join(edited))
+    _lines(etc / "group", group_lines)
+    if (etc / "gshadow").exists():
+        _lines(etc / "gshadow", [f"{g}:!::" for g in groups if g not in existing_groups])
+    passwd, shadow = [], []
+    for user, (uid, pg, _extra) in SERVICE_USERS.items():
+        passwd.append(f"{user}:x:{uid}:{GROUPS[pg]}::/nonexistent:/usr/sbin/nologin")
+        shadow.append(f"{user}:!:19000:0:99999:7:::")
+    existing_users = {ln.split(":")[0] for ln in (etc / "passwd").read_text().splitlines()}
+    if "sshd" not in existing_users:
+        passwd.append("sshd:x:9920:65534::/run/sshd:/usr/sbin/nologin")
+        shadow.append("sshd:!:19000:0:99999:7:::")
+    sudoers = ["Defaults env_reset",
+               'Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:'
+               '/sbin:/bin"',
+               "Defaults !lecture", "Defaults !use_pty",
+               "root ALL=(ALL:ALL) ALL"]
+    for user, (uid, rule) in ADMINS.items():
+        passwd.append(f"{user}:x:{uid}:{GROUPS[user]}::/home/{user}:/bin/sh")
+        password = PW_ADMIN_PASSWORD if user == "pwadmin" else os.urandom(12).hex()
+        shadow.append(f"{user}:{_crypt(password)}:19000:0:99999:7:::")
+        sudoers.append(f"{user} ALL=(ALL:ALL) {rule}")
+        home = root / "home" / user
+        (home / ".ssh").mkdir(parents=True, mode=0o700)
+        key = dev.client / user
+        _keygen(key)
+        (home / ".ssh/authorized_keys").write_text(key.with_suffix(".pub").read_text())
+        (home / ".ssh/authorized_keys").chmod(0o600)
+        for p in (home, home / ".ssh", home / ".ssh/authorized_keys"):
+            os.chown(p, uid, GROUPS[user])
+        home.chmod(0o750)
+        dev.accounts[user] = Account(user, key, PW_ADMIN_PASSWORD if user == "pwadmin" else None)
+    _lines(etc / "passwd", passwd)
+    _lines(etc / "shadow", shadow)
+    sudoers.append("@includedir /etc/sudoers.d")
+    (etc / "sudoers").write_text("\n".join(sudoers) + "\n")
+    (etc / "sudoers").chmod(0o440)
+    sd = etc / "sudoers.d"
+    if sd.exists():
+        shutil.rmtree(sd)
+    sd.mkdir(mode=0o750)
+
+    # sshd: own host key and config.
+    ssh = etc / "ssh"
+    ssh.mkdir(exist_ok=True)
+    for old in ssh.glob("ssh_host_*"):
+        old.unlink()
+    _keygen(ssh / "ssh_host_ed25519_key")
+    shutil.copy(ssh / "ssh_host_ed25519_key", dev.base / "host_key_original")
+    shutil.copy(dev.host_pub, dev.base / "host_key_original.pub")
+    (ssh / "sshd_config").write_text(
+        f"ListenAddress {dev.host}:{dev.port}\n"
+        "HostKey /etc/ssh/ssh_host_ed25519_key\n"
+        "PidFile none\nUsePAM no\nPermitRootLogin no\n"
+        "PubkeyAuthentication yes\nPasswordAuthentication yes\n"
+        "KbdInteractiveAuthentication no\nAuthorizedKeysFile .ssh/authorized_keys\n"
+        "StrictModes yes\nSubsystem sftp /etc/ssh/sftp-logged\n"
+        f"AllowUsers {' '.join(ADMINS)}\n"
+        "MaxSessions 64\nMaxStartups 64\nLogLevel VERBOSE\nPrintMotd no\n")
+    # OpenSSH's own sftp-server (as on Debian), logging every open with flags and mode.
+    (ssh / "sftp-logged").write_text(
+        "#!/bin/sh\nexec /usr/lib/openssh/sftp-server -e -l VERBOSE 2>>/var/log/sftp.log\n")
+    (ssh / "sftp-logged").chmod(0o755)
+    (root / "var/log/sftp.log").touch(mode=0o622)
+    (root / "var/log/sftp.log").chmod(0o622)
+    pub = dev.host_pub.read_text().split()
+    dev.known_hosts.write_text(f"[{dev.host}]:{dev.port} {pub[0]} {pub[1]}\n")
+
+    # The stand-in runtime on the device's PATH (and in sudo's secure_path).
+    for tool in ("iotedge", "systemctl"):
+        shutil.copy(STANDIN / tool, root / "usr/local/bin" / tool)
+        (root / "usr/local/bin" / tool).chmod(0o755)
+    (etc / "iotedge-standin").mkdir(exist_ok=True)
+
+
+def start_device(base: Path) -> Device:
+    """Create and start a device under ``base`` (an empty directory).
+
+    Raises:
+        DeviceUnavailable: A prerequisite is missing or the device did not come up.
+    """
+    missing = missing_prerequisites()
+    if missing:
+        raise DeviceUnavailable("the loopback device needs: " + ", ".join(missing))
+    dev = Device(base)
+    try:
+        dev.start()
+    except BaseException:
+        dev.stop()
+        raise
+    return dev
