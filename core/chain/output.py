@@ -41,7 +41,8 @@ class ChainFiles:
     csr: Path | None = None
 
     def all_paths(self) -> list[Path]:
-        return [p for p in self.__dict__.values() if isinstance(p, Path) and p != self.out_dir]
+        """Every file written, each once."""
+        return sorted({p for p in self.__dict__.values() if isinstance(p, Path)} - {self.out_dir})
 
 
 class StagedDir:
