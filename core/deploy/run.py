@@ -181,10 +181,13 @@ _MKSTAGE = (
 )
 
 
-def _stage(target: Target, plan: Plan, backup_root: str, progress: ProgressCallback | None,
-           cancel: CancelToken | None) -> str:
+def _make_stage(target: Target) -> str:
     # also sweeps this user's staging dirs left by a connection lost an hour ago or more
-    stage = target.run(["sh", "-c", _MKSTAGE, "edgecert-stage"]).stdout.strip()
+    return target.run(["sh", "-c", _MKSTAGE, "edgecert-stage"]).stdout.strip()
+
+
+def _upload(target: Target, stage: str, plan: Plan, backup_root: str,
+            progress: ProgressCallback | None, cancel: CancelToken | None) -> None:
     files = staged_files(plan, backup_root=backup_root)
     total = sum(len(f.data) for f in files)
     base = 0
@@ -194,7 +197,6 @@ def _stage(target: Target, plan: Plan, backup_root: str, progress: ProgressCallb
         target.put(f.data, f"{stage}/{f.name}", mode=0o600,
                    progress=_bytes_progress(progress, base, total), cancel=cancel)
         base += len(f.data)
-    return stage
 
 
 def _cleanup(target: Target, stage: str | None) -> None:
@@ -262,7 +264,8 @@ def deploy(
     stage: str | None = None
     try:
         report(progress, "stage", message="uploading to a private staging directory")
-        stage = _stage(target, plan, backup_root, progress, cancel)
+        stage = _make_stage(target)
+        _upload(target, stage, plan, backup_root, progress, cancel)
         if cancel is not None:
             cancel.raise_if_cancelled()
         report(progress, "install", message="backup, install, config, clear")

@@ -36,6 +36,18 @@ KEY_USER, KEY_GROUP = "daemon", "daemon"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def sweep_new_stage_dirs(before: set[Path]) -> list[Path]:
+    """Remove staging dirs a killed connection left in /tmp since ``before`` (test hygiene)."""
+    left = [p for p in Path("/tmp").glob("edgecert-stage.*") if p not in before]
+    for p in left:
+        shutil.rmtree(p, ignore_errors=True)
+    return left
+
+
+def stage_dirs() -> set[Path]:
+    return set(Path("/tmp").glob("edgecert-stage.*"))
+
+
 def require_root() -> None:
     if os.geteuid() == 0:
         return

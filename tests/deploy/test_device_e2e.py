@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from chains import Chain, make_chain
-from deploytest_support import require_root
+from deploytest_support import require_root, stage_dirs, sweep_new_stage_dirs
 from eflow_standin import PowerShellStandIn
 from nsdevice import ADMIN_PASSWORD, NsDevice, ns_device
 
@@ -169,6 +169,7 @@ def test_disk_full_on_the_device(device: NsDevice) -> None:
 @pytest.mark.device
 def test_connection_dropped_mid_upload_then_rerun(device: NsDevice) -> None:
     before = device.snapshot(*ROOTS, "/var/backups")
+    stages = stage_dirs()  # the device shares this machine's /tmp
     chain = make_chain()
     chain = Chain(chain.edge_ca_full_chain + b"\n" * 400_000, chain.edge_ca_key, chain.root)
     target = connect(device)
@@ -186,6 +187,7 @@ def test_connection_dropped_mid_upload_then_rerun(device: NsDevice) -> None:
         target.close()
     assert dropped and dropped[0] > 0
     assert device.snapshot(*ROOTS, "/var/backups") == before
+    sweep_new_stage_dirs(stages)
     with connect(device) as target:
         assert deploy(make_plan(target, chain), target).outcome == "deployed"
 

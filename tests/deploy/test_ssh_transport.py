@@ -9,7 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deploytest_support import Sandbox, require_root, sandbox_plan
+from deploytest_support import (
+    Sandbox,
+    require_root,
+    sandbox_plan,
+    stage_dirs,
+    sweep_new_stage_dirs,
+)
 from sshd_support import Sshd, running_sshd
 
 from core.deploy import deploy
@@ -62,6 +68,7 @@ def test_deploy_over_ssh_and_rerun(sshd: Sshd, sandbox: Sandbox) -> None:
 def test_connection_killed_mid_upload_leaves_device_as_before(sshd: Sshd,
                                                              sandbox: Sandbox) -> None:
     before = sandbox.snapshot()
+    stages = stage_dirs()
     plan = sandbox_plan(sandbox, cert=b"C" * 300_000)
     killed: list[int] = []
 
@@ -81,6 +88,9 @@ def test_connection_killed_mid_upload_leaves_device_as_before(sshd: Sshd,
     assert isinstance(info.value, ConnectError)
     assert sandbox.snapshot() == before
     assert not sandbox.backups.exists() or not any(sandbox.backups.iterdir())
+    # the lost connection could not remove its 0700 staging dir; the next deploy sweeps
+    # such dirs after an hour, the test removes it now
+    sweep_new_stage_dirs(stages)
     # re-running with a new connection completes the deploy
     with _connect(sshd) as target:
         rep = deploy(plan, target, backup_root=str(sandbox.backups))
