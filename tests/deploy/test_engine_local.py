@@ -14,6 +14,7 @@ from deploytest_support import (
     KEY_USER,
     Sandbox,
     sandbox_plan,
+    stage_dirs,
 )
 
 from core.deploy import (
@@ -213,6 +214,7 @@ def test_rollback_api_reapplies(sandbox: Sandbox) -> None:
 
 def test_cancel_before_install_leaves_device_untouched(sandbox: Sandbox) -> None:
     before = sandbox.snapshot()
+    stages = stage_dirs()
     token = CancelToken()
 
     def progress(ev: ProgressEvent) -> None:
@@ -223,6 +225,7 @@ def test_cancel_before_install_leaves_device_untouched(sandbox: Sandbox) -> None
         deploy(sandbox_plan(sandbox), LocalTarget(), progress=progress, cancel=token,
                backup_root=str(sandbox.backups))
     assert sandbox.snapshot() == before
+    assert stage_dirs() == stages  # the half-filled staging dir was removed
 
 
 def test_cancel_after_install_rolls_back(sandbox: Sandbox) -> None:
