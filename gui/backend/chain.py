@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import UsageError
+from core.errors import EdgecertError, UsageError
 from core.progress import CancelToken, ProgressCallback
-from gui.backend.common import _pending
+from gui.backend.common import _core
 from gui.state import WizardState
 from gui.widgets.chain_view import CertRow
 
@@ -70,34 +71,159 @@ class ChainOutcome:
         return self.rows[-1] if self.rows else None
 
 
+def _stamp() -> str:
+    """A fresh folder name part, so a new chain never replaces an earlier one."""
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+
+
+def _release(key: str) -> Any:
+    return _core("core.versions").release(key)
+
+
+def _key_type(text: str, *, default: str) -> Any:
+    chain = _core("core.chain")
+    try:
+        return chain.KeyType.parse(text)
+    except EdgecertError:
+        return chain.KeyType.parse(default)
+
+
+def _roles(chain: tuple[Any, ...], ca_term: str) -> list[str]:
+    order = _core("core.chain.order")
+    roles = []
+    for i, cert in enumerate(chain):
+        if i == 0:
+            roles.append(ca_term[:1].upper() + ca_term[1:])
+        elif order.is_self_issued(cert):
+            roles.append("Root CA")
+        else:
+            roles.append("Intermediate CA")
+    return roles
+
+
+def _outcome(edge: Any, key: Any, trust_bundle: Any, release_key: str,
+             files: tuple[Path, ...]) -> ChainOutcome:
+    """Validate with core and turn the report into what the page shows and the plan installs."""
+    chain_mod = _core("core.chain")
+    inspect = _core("core.chain.inspect")
+    demo = _core("core.chain.demo")
+    release = _release(release_key)
+    rep = chain_mod.validate_chain(edge, key=key, trust_bundle=trust_bundle, release=release)
+    roles = _roles(rep.chain, release.ca_term)
+    rows = []
+    for role, cert in zip(roles, rep.chain, strict=True):
+        s = inspect.inspect_certificate(cert)
+        rows.append(CertRow(role=role, subject=s.subject, issuer=s.issuer,
+                            not_before=s.not_before, not_after=s.not_after, sha256=s.sha256,
+                            key=s.key, is_ca=s.is_ca, pathlen=s.path_length))
+    rows.reverse()  # root first, as the chain view draws it
+    return ChainOutcome(
+        rows=tuple(rows),
+        findings=tuple(rep.findings),
+        edge_ca_chain_pem=b"".join(demo.pem(c) for c in rep.chain),
+        edge_ca_key_pem=chain_mod.private_key_pem(rep.key) if rep.key is not None else b"",
+        trust_bundle_pem=demo.pem(rep.root) if rep.root is not None else b"",
+        edge_ca_cn=inspect.common_name(rep.edge_ca) if rep.edge_ca is not None else "",
+        files=files,
+        release_key=release_key,
+        chain=(edge, key, trust_bundle),
+    )
+
+
+def _from_chain_files(files: Any, release_key: str) -> ChainOutcome:
+    """Load what core wrote (full chain, key, trust bundle) and validate it."""
+    chain = _core("core.chain")
+    edge = chain.load_file(files.edge_ca_full_chain)
+    keys = chain.load_file(files.edge_ca_key).keys
+    bundle = chain.load_file(files.trust_bundle)
+    return _outcome(edge, keys[0] if keys else None, bundle, release_key,
+                    tuple(files.all_paths()))
+
+
 def demo_chain(req: ChainRequest, *, progress: ProgressCallback | None = None,
                cancel: CancelToken | None = None) -> ChainOutcome:
-    _pending("core.chain")
+    """A demo chain (root → intermediate → edge CA) in a new folder below the output folder."""
+    chain = _core("core.chain")
+    files = chain.generate_demo_chain(
+        req.out_dir / f"demo-chain-{_stamp()}", req.device_id,
+        release=_release(req.release_key), key_type=_key_type(req.key_type, default="ec-p256"),
+        password=req.key_password or None, progress=progress, cancel=cancel)
+    return _from_chain_files(files, req.release_key)
 
 
 def issue_from_ca(req: ChainRequest, *, progress: ProgressCallback | None = None,
                   cancel: CancelToken | None = None) -> ChainOutcome:
-    _pending("core.chain")
+    """A new edge CA signed by the technician's own CA certificate and key."""
+    chain = _core("core.chain")
+    if not req.ca_cert or not req.ca_key:
+        raise UsageError("the CA certificate and its key are both needed",
+                         hint="Choose your CA's certificate file and its private key file.")
+    files = chain.issue_edge_ca(
+        ca_cert=Path(req.ca_cert).expanduser(), ca_key=Path(req.ca_key).expanduser(),
+        out_dir=req.out_dir / f"edge-ca-{_stamp()}", name=req.device_id,
+        release=_release(req.release_key), ca_password=req.passwords.get(req.ca_key),
+        key_type=_key_type(req.key_type, default="rsa-2048"), progress=progress, cancel=cancel)
+    return _from_chain_files(files, req.release_key)
+
+
+def csr_dir(req: ChainRequest) -> Path:
+    """Where the request and its key are kept until the signed certificate comes back."""
+    return req.out_dir / f"csr-{req.device_id}"
 
 
 def make_csr(req: ChainRequest) -> tuple[Path, bytes]:
-    _pending("core.chain")
+    """A new edge CA key (kept here, 0600) and a CSR to send to the external CA."""
+    chain = _core("core.chain")
+    csr_path, _key_path = chain.make_csr(
+        out_dir=csr_dir(req), name=req.device_id, release=_release(req.release_key),
+        key_type=_key_type(req.key_type, default="rsa-2048"))
+    return csr_path, csr_path.read_bytes()
 
 
 def import_signed(req: ChainRequest, *, progress: ProgressCallback | None = None,
                   cancel: CancelToken | None = None) -> ChainOutcome:
-    _pending("core.chain")
+    """The CA's signed certificate, paired with the key made for the CSR, as a full chain."""
+    chain = _core("core.chain")
+    if not req.signed_cert:
+        raise UsageError("no signed certificate chosen",
+                         hint="Choose the certificate (chain) file your CA sent back.")
+    folder = csr_dir(req)
+    key = folder / "private" / f"{chain.edge_prefix(req.device_id)}.key.pem"
+    if not key.is_file():
+        raise UsageError("no key from a certificate request for this device",
+                         where=str(folder),
+                         hint="Create the request (CSR) first with the same device ID and "
+                              "output folder.")
+    files = chain.import_signed(cert=Path(req.signed_cert).expanduser(), key=key,
+                                out_dir=folder, name=req.device_id,
+                                release=_release(req.release_key))
+    return _from_chain_files(files, req.release_key)
 
 
 def import_files(req: ChainRequest, *, progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None) -> ChainOutcome:
+    """Existing files (PEM, DER, PFX; any order): edge CA chain, its key and the root."""
+    chain = _core("core.chain")
+    order = _core("core.chain.order")
     if not req.import_files:
         raise UsageError("no files to import",
                          hint="Drop the edge CA certificate, its key and the root here.")
-    _pending("core.chain")
+    paths = [Path(p).expanduser() for p in req.import_files]
+    material = chain.load_files(paths, req.passwords)
+    key = None
+    if material.certs:
+        leaf = order.order_chain(material.certs)[0]
+        key = next((k for k in material.keys if chain.key_matches(k, leaf)), None)
+        if key is None:  # the edge CA is the certificate one of the keys belongs to
+            key = next((k for k in material.keys
+                        if any(chain.key_matches(k, c) for c in material.certs)), None)
+    if key is None and material.keys:
+        key = material.keys[0]
+    # Together the dropped files are the edge CA file and the trust bundle.
+    return _outcome(material, key, material, req.release_key, tuple(paths))
 
 
 def revalidate(outcome: ChainOutcome, release_key: str) -> ChainOutcome:
-    _pending("core.chain")
-
-
+    """The same chain checked against another release's rules."""
+    edge, key, bundle = outcome.chain
+    return _outcome(edge, key, bundle, release_key, outcome.files)

@@ -46,6 +46,11 @@ MODE_TEXT: dict[ChainMode, tuple[str, str]] = {
 }
 
 
+KEY_TYPES = (("EC P-256 (fast, recommended)", "ec-p256"), ("EC P-384", "ec-p384"),
+             ("RSA 2048", "rsa-2048"), ("RSA 4096 (slow to generate)", "rsa-4096"))
+"""Key types offered (core's KeyType values)."""
+
+
 class ChainPage(Page):
     def __init__(self) -> None:
         super().__init__(
@@ -74,8 +79,8 @@ class ChainPage(Page):
         self.device_id.setToolTip("The IoT Hub device ID; the edge CA is named <device ID>.ca")
         self.key_type = QComboBox()
         self.key_type.setObjectName("keyType")
-        self.key_type.addItem("EC P-256 (fast, recommended)", "ec")
-        self.key_type.addItem("RSA (4096 for CAs)", "rsa")
+        for text, value in KEY_TYPES:
+            self.key_type.addItem(text, value)
         self.output_dir = QLineEdit()
         self.output_dir.setObjectName("outputDir")
         self.output_dir.setToolTip("Generated keys (0600), certificates and reports go here")
@@ -165,6 +170,7 @@ class ChainPage(Page):
         right.addWidget(self.findings)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
+        right.setSizes([430, 140])
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -204,7 +210,7 @@ class ChainPage(Page):
         self.modes.blockSignals(False)
         self.stack.setCurrentIndex(CHAIN_MODES.index(s.chain_mode))
         self.device_id.setText(s.device_id)
-        self.key_type.setCurrentIndex(0 if s.key_type == "ec" else 1)
+        self.key_type.setCurrentIndex(max(0, self.key_type.findData(s.key_type)))
         self.output_dir.setText(str(s.resolved_output_dir()))
         self.ca_cert.setText(s.ca_cert_file)
         self.ca_key.setText(s.ca_key_file)
@@ -369,6 +375,10 @@ class ChainPage(Page):
     def revalidate(self) -> None:
         """The release changed: check the loaded chain against the new rules."""
         if self.state.chain is None:
+            return
+        if self.state.chain_mode == "demo":
+            self._drop_chain()
+            self.start_demo()  # a demo chain is remade with the new release's rules
             return
         generation = self._generation
 

@@ -49,11 +49,14 @@ class SummaryPage(Page):
         buttons.addWidget(self.open_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<b>iotedge check</b>, certificate checks:"))
+        self.checks_title = QLabel("<b>iotedge check</b>, certificate checks:")
+        layout.addWidget(self.checks_title)
         layout.addWidget(self.checks, 1)
         layout.addWidget(self.note)
         layout.addWidget(self.facts)
         layout.addLayout(buttons)
+        layout.addStretch(0)
+        self._layout = layout
         self.summary: report.Summary | None = None
         self.save_button.clicked.connect(self._save_clicked)
         self.open_button.clicked.connect(self.open_output_folder)
@@ -74,6 +77,8 @@ class SummaryPage(Page):
             self.checks.addTopLevelItem(item)
         self.note.setText("" if summary.checks else summary.checks_note)
         self.checks.setVisible(bool(summary.checks))
+        self.checks_title.setVisible(bool(summary.checks))
+        self._layout.setStretch(self._layout.count() - 1, 0 if summary.checks else 1)
         for col in (0, 1):
             self.checks.resizeColumnToContents(col)
         self.facts.setText(report.facts_html(summary))

@@ -58,8 +58,12 @@ _BAR_COLOURS = {"ok": "#2e9d4f", "warning": "#d79b00", "expired": "#d0312d"}
 
 
 def _pretty_fingerprint(hexdigest: str) -> str:
+    """Colon-separated hex pairs on two lines (a SHA-256 fingerprint is 95 characters)."""
     h = hexdigest.replace(":", "").upper()
-    return ":".join(h[i:i + 2] for i in range(0, len(h), 2))
+    pairs = [h[i:i + 2] for i in range(0, len(h), 2)]
+    half = (len(pairs) + 1) // 2
+    return ":".join(pairs[:half]) + ":\n" + ":".join(pairs[half:]) if len(pairs) > 16 \
+        else ":".join(pairs)
 
 
 class CertCard(QFrame):
@@ -86,6 +90,8 @@ class CertCard(QFrame):
         self.bar.setFormat("expired" if self.level == "expired" and self.days < 0
                            else f"{self.days} days left")
         self.bar.setStyleSheet(
+            "QProgressBar { border: 1px solid palette(mid); border-radius: 3px; "
+            "text-align: center; min-height: 1.2em; }"
             f"QProgressBar::chunk {{ background-color: {_BAR_COLOURS[self.level]}; }}")
         self.bar.setToolTip("How much of the validity period has passed; amber from 80 % or "
                             f"under {warning_days} days left, red when expired.")
@@ -96,7 +102,6 @@ class CertCard(QFrame):
         fp = _selectable(_pretty_fingerprint(row.sha256))
         fp.setObjectName("fingerprint")
         fp.setStyleSheet("font-family: monospace;")
-        fp.setWordWrap(True)
         grid.addWidget(fp, 4, 1)
         details = []
         if row.key:
@@ -131,6 +136,7 @@ class ChainView(QScrollArea):
         super().__init__(parent)
         self.setObjectName("chainView")
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.cards: list[CertCard] = []
         self._empty = QLabel("No chain loaded yet.")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)

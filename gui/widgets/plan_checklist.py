@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import QStyle, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QHeaderView, QStyle, QTreeWidget, QTreeWidgetItem, QWidget
 
 from core.plan import Plan
 from core.targets import quote_argv
@@ -92,8 +92,11 @@ class PlanChecklist(QTreeWidget):
             item.setToolTip(2, row.subject)
             self.addTopLevelItem(item)
             self._items[row.key] = item
+        header = self.header()
+        header.setStretchLastSection(False)
         for col in (0, 1, 3, 4):
-            self.resizeColumnToContents(col)
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
 
     def status(self, key: str) -> str:
         item = self._items.get(key)
