@@ -147,7 +147,8 @@ def generate_demo_chain(
     """
     now = now or dt.datetime.now(dt.UTC)
     cn = edge_ca_common_name(name)
-    not_before, edge_end, ca_end = validity(now, days or default_edge_days(release), release)
+    edge_days = default_edge_days(release) if days is None else days
+    not_before, edge_end, ca_end = validity(now, edge_days, release)
     pw = password.encode("utf-8") if password else None
     report(progress, "keys", 0, 3, f"generating three {key_type.value} keys")
     if cancel:

@@ -123,7 +123,8 @@ def issue_edge_ca(
     report(progress, "keys", 0, 1, f"generating a {key_type.value} key")
     edge_key = generate_key(key_type)
     not_before, edge_end, _ = validity(dt.datetime.now(dt.UTC),
-                                       days or default_edge_days(release), release)
+                                       default_edge_days(release) if days is None else days,
+                                       release)
     edge = build_ca(common_name=cn, public_key=edge_key.public_key(),
                     issuer_key=as_issuer_key(key), issuer_cert=ca, not_before=not_before,
                     not_after=edge_end,
