@@ -265,8 +265,10 @@ class ChainPage(Page):
         self.completeChanged.emit()
 
     # -- jobs -----------------------------------------------------------------------------------
-    def _start(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+    def _start(self, what: str, fn: Any) -> None:
+        """Run ``fn(request)`` for the current inputs; a retry (after a password) re-reads them."""
         self._store_common()
+        request = self._snapshot()
         self._generation += 1
         generation = self._generation
         if self._cancel is not None:
@@ -285,10 +287,10 @@ class ChainPage(Page):
                 return
             self.progress.hide()
             self.status.setText(f"{what} failed.")
-            self._on_failure(exc, retry=lambda: self._start(what, fn, *args, **kwargs))
+            self._on_failure(exc, retry=lambda: self._start(what, fn))
 
-        self.run(fn, *args, on_success=done, on_failure=failed, on_progress=self._progressed,
-                 cancel=self._cancel, **kwargs)
+        self.run(fn, request, on_success=done, on_failure=failed, on_progress=self._progressed,
+                 cancel=self._cancel)
         self.completeChanged.emit()
 
     def _progressed(self, event: ProgressEvent) -> None:
@@ -312,10 +314,10 @@ class ChainPage(Page):
         self.status.setText(str(exc))
 
     def start_demo(self) -> None:
-        self._start("Generating the demo chain", backend.demo_chain, self._snapshot())
+        self._start("Generating the demo chain", backend.demo_chain)
 
     def start_issue(self) -> None:
-        self._start("Issuing the edge CA", backend.issue_from_ca, self._snapshot())
+        self._start("Issuing the edge CA", backend.issue_from_ca)
 
     def start_csr(self) -> None:
         self._store_common()
@@ -338,12 +340,12 @@ class ChainPage(Page):
         self.run(backend.make_csr, self._snapshot(), on_success=done, on_failure=failed)
 
     def start_import_signed(self) -> None:
-        self._start("Importing the signed certificate", backend.import_signed, self._snapshot())
+        self._start("Importing the signed certificate", backend.import_signed)
 
     def start_import(self) -> None:
         self.state.import_files = [self.import_list.item(i).text()
                                    for i in range(self.import_list.count())]
-        self._start("Reading the files", backend.import_files, self._snapshot())
+        self._start("Reading the files", backend.import_files)
 
     def add_import_files(self, paths: list[str]) -> None:
         known = set(self.state.import_files)

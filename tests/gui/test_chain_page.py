@@ -1,0 +1,174 @@
+"""The chain page with real chains from core: demo generation, imports good and bad, passwords,
+drag and drop; errors block Next, warnings do not."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import trustme
+from cryptography.hazmat.primitives import serialization
+from guitest_support import DialogLog
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from core.chain import KeyType, generate_demo_chain
+from core.errors import EdgecertError
+from core.versions import release
+from gui.state import WizardState
+from gui.wizard import PageId, SetupWizard
+
+_KEEP: list[SetupWizard] = []
+
+
+@pytest.fixture(autouse=True)
+def _release_wizards() -> object:
+    yield
+    _KEEP.clear()
+
+
+def _chain_page(qtbot: QtBot, state: WizardState) -> object:
+    w = SetupWizard(state, remember=False)
+    qtbot.addWidget(w)
+    _KEEP.append(w)
+    w.ensure_pages()
+    w.setStartId(PageId.CHAIN)
+    w.show()
+    return w.page(PageId.CHAIN)
+
+
+@pytest.fixture
+def demo_files(tmp_path: Path) -> dict[str, Path]:
+    files = generate_demo_chain(tmp_path / "given", "edge-7", release=release("1.5"),
+                                key_type=KeyType.EC_P256)
+    return {"chain": files.edge_ca_full_chain, "key": files.edge_ca_key,
+            "root": files.trust_bundle}
+
+
+def _settle(qtbot: QtBot, page: object, dialog_log: DialogLog) -> None:
+    qtbot.waitUntil(lambda: not page.busy, timeout=60000)  # type: ignore[attr-defined]
+
+
+def test_demo_chain_starts_at_once_and_unblocks_next(qtbot: QtBot, dialog_log: DialogLog,
+                                                     tmp_path: Path) -> None:
+    state = WizardState(device_id="edge-9", output_dir=str(tmp_path / "out"))
+    page = _chain_page(qtbot, state)
+    assert page.busy and not page.isComplete()  # type: ignore[attr-defined]
+    _settle(qtbot, page, dialog_log)
+    assert dialog_log.errors == []
+    assert page.isComplete()  # type: ignore[attr-defined]
+    roles = [c.row.role for c in page.chain_view.cards]  # type: ignore[attr-defined]
+    assert roles == ["Root CA", "Intermediate CA", "Edge CA"]
+    edge = page.chain_view.cards[-1].row  # type: ignore[attr-defined]
+    assert edge.subject.endswith("edge-9.ca") and edge.pathlen == 0
+    assert state.chain.edge_ca_cn == "edge-9.ca"
+    keys = [p for p in state.chain.files if p.name.endswith(".key.pem")]
+    assert keys and all(stat.S_IMODE(os.stat(k).st_mode) == 0o600 for k in keys)
+    assert b"PRIVATE KEY" in state.chain.edge_ca_key_pem
+    assert "PRIVATE" not in repr(state.chain)
+
+
+def test_release_change_remakes_the_demo_chain(qtbot: QtBot, dialog_log: DialogLog,
+                                               tmp_path: Path) -> None:
+    state = WizardState(output_dir=str(tmp_path / "out"))
+    page = _chain_page(qtbot, state)
+    _settle(qtbot, page, dialog_log)
+    state.release_key = "1.1"
+    page.revalidate()  # type: ignore[attr-defined]
+    _settle(qtbot, page, dialog_log)
+    qtbot.waitUntil(lambda: state.chain is not None, timeout=60000)
+    assert page.chain_view.cards[-1].row.role == "Device CA"  # type: ignore[attr-defined]
+    assert page.chain_view.cards[-1].row.pathlen is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_import_good_files_by_drag_and_drop(qtbot: QtBot, dialog_log: DialogLog,
+                                           demo_files: dict[str, Path]) -> None:
+    state = WizardState(chain_mode="import")
+    page = _chain_page(qtbot, state)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in demo_files.values()])
+    target = page.import_list  # type: ignore[attr-defined]
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier)
+    # What a file manager drag delivers to the list: enter, move, drop.
+    enter = QDragEnterEvent(QPoint(5, 5), *args)
+    QApplication.sendEvent(target.viewport(), enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(target.viewport(), QDragMoveEvent(QPoint(5, 5), *args))
+    QApplication.sendEvent(target.viewport(), QDropEvent(QPointF(5, 5), *args))
+    assert target.count() == 3
+    _settle(qtbot, page, dialog_log)
+    assert dialog_log.errors == []
+    assert page.isComplete()  # type: ignore[attr-defined]
+    assert state.chain.edge_ca_cn == "edge-7.ca"
+
+
+def test_unreadable_file_shows_error_and_blocks_next(qtbot: QtBot, dialog_log: DialogLog,
+                                                     tmp_path: Path) -> None:
+    junk = tmp_path / "edge-ca.pem"
+    junk.write_bytes(b"this is not a certificate\n")
+    page = _chain_page(qtbot, WizardState(chain_mode="import"))
+    page.add_import_files([str(junk)])  # type: ignore[attr-defined]
+    _settle(qtbot, page, dialog_log)
+    [err] = dialog_log.errors
+    assert isinstance(err, EdgecertError) and err.hint and str(junk) in str(err)
+    assert not page.isComplete()  # type: ignore[attr-defined]
+
+
+def test_wrong_key_is_an_error_finding(qtbot: QtBot, dialog_log: DialogLog,
+                                       demo_files: dict[str, Path], tmp_path: Path) -> None:
+    other = generate_demo_chain(tmp_path / "other", "edge-8", release=release("1.5"),
+                                key_type=KeyType.EC_P256)
+    state = WizardState(chain_mode="import")
+    page = _chain_page(qtbot, state)
+    page.add_import_files([str(demo_files["chain"]), str(other.edge_ca_key),  # type: ignore
+                           str(demo_files["root"])])
+    _settle(qtbot, page, dialog_log)
+    codes = {f.code for f in state.findings if f.severity == "error"}
+    assert "key-mismatch" in codes or "no-key" in codes
+    assert not page.isComplete()  # type: ignore[attr-defined]
+    assert "must be fixed" in page.status.text()  # type: ignore[attr-defined]
+
+
+def test_leaf_that_is_no_ca_is_an_error(qtbot: QtBot, dialog_log: DialogLog,
+                                        tmp_path: Path) -> None:
+    ca = trustme.CA()
+    leaf = ca.issue_cert("edge-1.example")
+    leaf.cert_chain_pems[0].write_to_path(str(tmp_path / "leaf.pem"))
+    leaf.private_key_pem.write_to_path(str(tmp_path / "leaf.key"))
+    ca.cert_pem.write_to_path(str(tmp_path / "root.pem"))
+    state = WizardState(chain_mode="import")
+    page = _chain_page(qtbot, state)
+    page.add_import_files([str(tmp_path / n) for n in ("leaf.pem", "leaf.key", "root.pem")])  # type: ignore[attr-defined]
+    _settle(qtbot, page, dialog_log)
+    assert "not-ca" in {f.code for f in state.findings if f.severity == "error"}
+    assert not page.isComplete()  # type: ignore[attr-defined]
+    tree = page.findings  # type: ignore[attr-defined]
+    assert tree.topLevelItem(0).text(0) == "error"
+    assert tree.topLevelItem(0).child(0).text(1).startswith("What to do:")
+
+
+def test_encrypted_key_asks_for_the_password(qtbot: QtBot, dialog_log: DialogLog,
+                                             demo_files: dict[str, Path], tmp_path: Path) -> None:
+    key = serialization.load_pem_private_key(demo_files["key"].read_bytes(), None)
+    locked = tmp_path / "locked.key.pem"
+    locked.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"right horse")))
+    dialog_log.password_answers = ["wrong", "right horse"]
+    state = WizardState(chain_mode="import")
+    page = _chain_page(qtbot, state)
+    page.add_import_files([str(demo_files["chain"]), str(locked),  # type: ignore[attr-defined]
+                           str(demo_files["root"])])
+    qtbot.waitUntil(lambda: state.chain is not None or len(dialog_log.passwords) > 2,
+                    timeout=60000)
+    _settle(qtbot, page, dialog_log)
+    assert len(dialog_log.passwords) == 2 and str(locked) in dialog_log.passwords[0]
+    assert [type(e).__name__ for e in dialog_log.errors] == ["WrongPasswordError"]
+    assert page.isComplete()  # type: ignore[attr-defined]
+    assert "right horse" not in repr(state)
