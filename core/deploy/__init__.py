@@ -15,6 +15,7 @@ from core.deploy.state import (
     parse_version,
     read_device_state,
 )
+from core.deploy.status import DeviceStatus, device_status
 from core.deploy.steps import render_steps, staged_files
 
 __all__ = [
@@ -23,10 +24,12 @@ __all__ = [
     "DeployFailedError",
     "DeployReport",
     "DeviceState",
+    "DeviceStatus",
     "FileState",
     "RollbackFailedError",
     "RollbackReport",
     "deploy",
+    "device_status",
     "parse_check_output",
     "parse_version",
     "read_device_state",

@@ -73,27 +73,48 @@ class DeployFailedError(DeployError):
     """A step failed after the device was touched; the backup was put back (exit code 1)."""
 
     def __init__(self, failure: str, rollback: RollbackReport | None, *, where: str,
-                 checks: tuple[CheckResult, ...] = ()) -> None:
+                 checks: tuple[CheckResult, ...] = (), hint: str = "") -> None:
         text = f"deploy failed: {failure}"
         if rollback is not None:
             text += f"; {rollback.describe()}"
         super().__init__(
             text, where=where,
-            hint="The device is as it was before. Fix the cause named above and deploy again.",
+            hint=hint or "The device is as it was before. Fix the cause named above and deploy "
+            "again.",
         )
         self.failure = failure
         self.rollback = rollback
         self.checks = checks
 
 
+HOSTNAME_HINT = (
+    "IoT Edge refuses to apply a new hostname while Edge containers exist (facts §3.6). The "
+    "device is as it was. On the device run: sudo iotedge system stop && sudo docker rm -f "
+    "$(sudo docker ps -aq -f \"label=net.azure-devices.edge.owner=Microsoft.Azure.Devices."
+    "Edge.Agent\"), then deploy again."
+)
+
+
+def failure_hint(failure: str) -> str:
+    """A specific hint for failures the runtime explains in its own words (else empty)."""
+    low = failure.lower()
+    if "hostname" in low and ("docker rm" in low or "system stop" in low or "containers" in low):
+        return HOSTNAME_HINT
+    return ""
+
+
 class RollbackFailedError(RollbackError):
     """A step failed and putting the backup back failed too (exit code 3)."""
 
     def __init__(self, failure: str, rollback: RollbackReport, *, where: str) -> None:
-        super().__init__(
-            f"deploy failed: {failure}\n{rollback.describe()}", where=where,
-            hint=f"Restore by hand with `sudo sh {rollback.backup_dir}/restore.sh` on the device, "
-            "then run `iotedge config apply` (or restart iotedge on 1.1).",
-        )
+        hint = (f"Restore by hand with `sudo sh {rollback.backup_dir}/restore.sh` on the device, "
+                "then run `iotedge config apply` (or restart iotedge on 1.1).")
+        if rollback.restored:
+            hint = (f"The files are back as they were (backup {rollback.backup_dir}); only "
+                    "applying the previous configuration failed. "
+                    + (failure_hint(rollback.reapply_output) or
+                       "Fix the cause and run `sudo iotedge config apply` (1.1: restart iotedge)."))
+        super().__init__(f"deploy failed: {failure}\n{rollback.describe()}", where=where,
+                         hint=hint)
         self.failure = failure
         self.rollback = rollback

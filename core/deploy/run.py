@@ -21,6 +21,7 @@ from core.deploy.report import (
     DeployReport,
     RollbackFailedError,
     RollbackReport,
+    failure_hint,
 )
 from core.deploy.shlib import (
     BACKUP_ROOT,
@@ -165,7 +166,8 @@ def _fail(target: Target, plan: Plan, backup: str, failure: str, applied: bool,
           checks: tuple[CheckResult, ...] = ()) -> EdgecertError:
     rb = rollback(target, backup, reapply=plan.apply if applied else ())
     if rb.ok:
-        return DeployFailedError(failure, rb, where=target.name, checks=checks)
+        return DeployFailedError(failure, rb, where=target.name, checks=checks,
+                                 hint=failure_hint(failure))
     return RollbackFailedError(failure, rb, where=target.name)
 
 

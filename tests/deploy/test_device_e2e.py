@@ -20,7 +20,7 @@ from core.bundle import export_bundle
 from core.config.planning import build_plan, default_paths, store_file_name
 from core.config.settings import CertSettings, Preloaded
 from core.config.uris import file_uri
-from core.deploy import DeployFailedError, deploy, read_device_state
+from core.deploy import DeployFailedError, RollbackFailedError, deploy, read_device_state
 from core.deploy.status import device_status
 from core.errors import AuthError, ConnectError, DeployError, DriftError
 from core.plan import Plan
@@ -307,3 +307,19 @@ def test_eflow_cmdlets_stand_in_over_the_device(device: NsDevice, tmp_path: Path
     assert device.read(plan.config.path) == plan.config.after
     assert any("Copy-EflowVmFile" in s and "-pushFile" in s for s in standin.scripts)
     assert device.sh("find /var/aziot /etc/aziot -user iotedge-user").stdout == ""
+
+
+@pytest.mark.device
+def test_hostname_change_refusal_is_explained(device: NsDevice) -> None:
+    # the config already names a new hostname (edited by hand, never applied) and Edge
+    # containers exist: the runtime refuses every apply, the old one included
+    device.sh("echo olddev > /etc/edgecert-standin/applied-hostname && "
+              "touch /etc/edgecert-standin/edge-containers")
+    before = device.snapshot(*ROOTS)
+    with connect(device) as target, pytest.raises(RollbackFailedError) as info:
+        deploy(make_plan(target, make_chain()), target)
+    err = info.value
+    assert err.exit_code == 3
+    assert err.rollback.restored and not err.rollback.reapplied
+    assert "sudo iotedge system stop" in err.hint and "files are back" in err.hint
+    assert device.snapshot(*ROOTS) == before
