@@ -460,10 +460,11 @@ def _prepare_root(dev: Device) -> None:
     if "sshd" not in existing_users:
         passwd.append("sshd:x:9920:65534::/run/sshd:/usr/sbin/nologin")
         shadow.append("sshd:!:19000:0:99999:7:::")
+    # As Debian ships it (use_pty is also the default of sudo >= 1.9.14).
     sudoers = ["Defaults env_reset",
                'Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:'
                '/sbin:/bin"',
-               "Defaults !lecture", "Defaults !use_pty",
+               "Defaults !lecture", "Defaults use_pty",
                "root ALL=(ALL:ALL) ALL"]
     for user, (uid, rule) in ADMINS.items():
         passwd.append(f"{user}:x:{uid}:{GROUPS[user]}::/home/{user}:/bin/sh")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import pwd
 import subprocess
 from pathlib import Path
 
+import pytest
 from device.fixtures import Device
 from device.layouts import EDGE_CA_CER, EDGE_CA_KEY, MASTER_KEYS
 
@@ -78,3 +80,17 @@ def test_small_fs_fills_up(device: Device) -> None:
     assert res.returncode != 0 and b"No space left" in res.stderr
     device.reset()
     assert device.sh("mountpoint -q /var/full", check=False).returncode != 0
+
+
+@pytest.mark.parametrize(("fixture", "version"), [("device15", "1.5.21"), ("device14", "1.4.27"),
+                                                  ("device12", "1.2.10")])
+def test_layouts_12plus_apply_and_check(request: pytest.FixtureRequest, fixture: str,
+                                        version: str) -> None:
+    dev: Device = request.getfixturevalue(fixture)
+    assert dev.sh("iotedge version").stdout.decode() == f"iotedge {version} (stand-in)\n"
+    res = dev.sh("iotedge check -o json", check=False)
+    checks = json.loads(res.stdout)["checks"]
+    assert res.returncode == 0, checks
+    assert checks["configs-up-to-date"]["result"] == "ok"
+    assert checks["hostname"]["result"] == "ok"
+    assert [e["event"] for e in dev.events()] == ["apply", "check"]
