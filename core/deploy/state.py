@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.deploy.shlib import BACKUP_ROOT, LIBRARY
-from core.errors import TargetError, UsageError
+from core.errors import RemoteCommandError, TargetError, UsageError
 from core.targets.base import Target
 from core.versions import EdgeRelease, release
 
@@ -151,8 +151,16 @@ def read_device_state(
     """
     look = list(dict.fromkeys([CONFIG_TOML, CONFIG_YAML, TEMPLATE_TOML, *paths]))
     res = target.run(
-        ["sh", "-c", LIBRARY + '\nec_state "$@"', "edgecert-state", backup_root, *look], sudo=True
+        ["sh", "-c", LIBRARY + '\nec_state "$@"', "edgecert-state", backup_root, *look],
+        sudo=True, check=False,
     )
+    if not res.ok:
+        # (the argv holds the whole library: name the step, not the command line)
+        raise RemoteCommandError(
+            f"reading the device state failed with exit status {res.exit_status}: "
+            f"{res.stderr.strip()[-300:]}", where=target.name, exit_status=res.exit_status,
+            hint="Check that the user may run sudo and that the device has a POSIX shell.",
+        )
     lines = parse_state_output(res.stdout)
     version = parse_version(lines.version_line)
     if isinstance(wanted, EdgeRelease):
