@@ -71,7 +71,8 @@ class LocalTarget:
         feed = stdin or b""
         if full[:1] == ["sudo"] and "-S" in full:
             feed = (self._password or "").encode() + b"\n" + feed
-        log.info("run on this computer: %s", quote_argv(argv))
+        shown = quote_argv(argv)
+        log.info("run on this computer: %s", shown if len(shown) < 300 else shown[:300] + " …")
         try:
             proc = subprocess.run(full, input=feed, capture_output=True, timeout=timeout,
                                   check=False)
