@@ -169,7 +169,12 @@ def _classify_pkcs12_failure(data: bytes, password: bytes | None, where: str,
         return Pkcs12MacMissingError("the PFX has no integrity MAC", where=where)
     if password is None:
         return PasswordRequiredError("the PFX is protected by a password", where=where)
-    return WrongPasswordError("the password does not open the PFX", where=where)
+    # A failed MAC means a wrong password or altered content: the two cannot be told apart.
+    return WrongPasswordError(
+        "the password does not open the PFX", where=where,
+        hint="Check the password (case-sensitive); if it is right, the file was altered: "
+             "export it again.",
+    )
 
 
 def _der_len(data: bytes, i: int) -> tuple[int, int]:
@@ -218,6 +223,11 @@ def _load_der(data: bytes, password: bytes | None, where: str) -> Material:
         _log.debug("not a DER key: %s", where)
     if _pkcs12_has_mac(data) is not None:
         return _load_pkcs12(data, password, where)
+    if data[:1] == b"\x30" and len(data) > 16:
+        raise CorruptFileError(
+            "the file looks like a DER certificate, key or PFX but is damaged", where=where,
+            hint="Copy or export the file again (a truncated download looks like this).",
+        )
     raise UnreadableFileError(
         "not a certificate, key or PFX file (no PEM header, not DER)", where=where,
         hint="Choose a .pem, .crt, .cer, .der, .key, .pfx or .p12 file.",
