@@ -442,8 +442,9 @@ class SshTarget:
                         else:
                             refused = True
                             chan.shutdown_write()
-                if chan.exit_status_ready() and not chan.recv_ready() \
-                        and not chan.recv_stderr_ready():
+                # sshd may send the exit status before the last output: wait for EOF too.
+                if chan.exit_status_ready() and (chan.eof_received or chan.closed) \
+                        and not chan.recv_ready() and not chan.recv_stderr_ready():
                     break
                 if not self._transport.is_active():
                     raise EOFError("transport closed")

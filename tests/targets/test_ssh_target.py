@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import subprocess
 import threading
@@ -327,3 +328,15 @@ def test_put_connection_lost_mid_upload(device: Device) -> None:
         t.close()
     assert killed
     assert not device.exists("/home/edgeadmin/big")
+
+
+@pytest.mark.parametrize("sudo", [False, True])
+def test_large_output_and_input_complete(device: Device, sudo: bool) -> None:
+    data = bytes(range(256)) * 8192  # 2 MiB
+    with device.connect("pwadmin") as t:
+        for _ in range(3):
+            res = t.run(["sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x; echo done >&2"],
+                        sudo=sudo)
+            assert len(res.stdout) == 3_000_000 and res.stderr == "done\n"
+        res = t.run(["sha256sum"], stdin=data, sudo=sudo)
+    assert res.stdout.split()[0] == hashlib.sha256(data).hexdigest()
