@@ -260,6 +260,9 @@ def deploy(
     )
     check_drift(plan, state, where)
     if already_deployed(plan, state):
+        last = state.last_backup
+        if last is not None and last.status == "installed":
+            return _finish_interrupted(plan, target, last.path, progress)
         report(progress, "check", message="already deployed; checking")
         return DeployReport(where, plan.release, "already-deployed", None, (),
                             _check(target, plan), plan.warnings)
@@ -322,6 +325,27 @@ def deploy(
                             plan.warnings)
     finally:
         _cleanup(target, stage)
+
+
+def _finish_interrupted(plan: Plan, target: Target, backup: str,
+                        progress: ProgressCallback | None) -> DeployReport:
+    """The files are in place but the last deploy was cut off before apply: apply and check
+    now; on failure its backup (the state before that deploy) is put back."""
+    report(progress, "apply", message="completing an interrupted deploy")
+    ok, output = _run_commands(target, plan.apply)
+    if not ok:
+        raise _fail(target, plan, backup, output, applied=True)
+    report(progress, "check", message="iotedge check")
+    checks = _check(target, plan)
+    bad = [c for c in checks if c.failed]
+    if bad:
+        raise _fail(target, plan, backup, "iotedge check: " + "; ".join(
+            c.describe() for c in bad), applied=True, checks=checks)
+    target.run(["sh", "-c", 'echo deployed > "$1/status"', "edgecert-done", backup],
+               sudo=True, check=False)
+    report(progress, "done", message="deployed")
+    return DeployReport(target.name, plan.release, "deployed", backup, (), checks,
+                        (*plan.warnings, "completed a deploy that was interrupted before apply"))
 
 
 def _deploy_windows(plan: Plan, target: Target, progress: ProgressCallback | None,

@@ -23,7 +23,7 @@ from core.deploy import (
     read_device_state,
     rollback,
 )
-from core.errors import CancelledError, DriftError
+from core.errors import CancelledError, ConnectError, DriftError
 from core.progress import CancelToken, ProgressEvent
 from core.targets.local import LocalTarget
 
@@ -282,3 +282,24 @@ def test_legacy_clear_of_directory_contents_is_restored_on_failure(sandbox: Sand
     deploy(plan, LocalTarget(), backup_root=str(sandbox.backups))
     assert list((hsm / "certs").iterdir()) == [] and list((hsm / "cert_keys").iterdir()) == []
     assert owner(hsm / "certs")[2] == 0o700
+
+
+def test_interrupted_after_install_is_completed_by_the_next_run(sandbox: Sandbox) -> None:
+    """Connection lost between install and apply: the re-run applies instead of saying
+    "already deployed"."""
+    plan = sandbox_plan(sandbox)
+
+    def lost(ev: ProgressEvent) -> None:
+        if ev.step == "apply":
+            raise ConnectError("connection lost (simulated)")
+
+    with pytest.raises(ConnectError):
+        deploy(plan, LocalTarget(), progress=lost, backup_root=str(sandbox.backups))
+    assert sandbox.apply_log() == []
+    (backup,) = list(sandbox.backups.iterdir())
+    assert (backup / "status").read_text().strip() == "installed"
+    rep = deploy(sandbox_plan(sandbox, before=plan.config.after), LocalTarget(),
+                 backup_root=str(sandbox.backups))
+    assert rep.outcome == "deployed" and rep.backup_dir == str(backup)
+    assert len(sandbox.apply_log()) == 1
+    assert (backup / "status").read_text().strip() == "deployed"
