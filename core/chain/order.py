@@ -36,6 +36,13 @@ def dedupe(certs: Sequence[x509.Certificate]) -> list[x509.Certificate]:
     return out
 
 
+def leaf_candidates(certs: Sequence[x509.Certificate]) -> list[x509.Certificate]:
+    """The certificates that issued none of the others (file order); all of them if none."""
+    pool = dedupe(certs)
+    issuers = {id(i) for c in pool for i in pool if i is not c and signed_by(c, i)}
+    return [c for c in pool if id(c) not in issuers] or pool
+
+
 def order_chain(certs: Sequence[x509.Certificate],
                 leaf: x509.Certificate | None = None) -> list[x509.Certificate]:
     """Certificates from the leaf up to the last issuer found (the root when present).
@@ -47,9 +54,7 @@ def order_chain(certs: Sequence[x509.Certificate],
     if not pool:
         return []
     if leaf is None:
-        issuers = {id(i) for c in pool for i in pool if i is not c and signed_by(c, i)}
-        candidates = [c for c in pool if id(c) not in issuers]
-        leaf = candidates[0] if candidates else pool[0]
+        leaf = leaf_candidates(pool)[0]
     path = [leaf]
     while not is_self_issued(path[-1]):
         nxt = next((c for c in pool if c not in path and signed_by(path[-1], c)), None)

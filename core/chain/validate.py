@@ -21,7 +21,7 @@ from core.chain.builder import CN_MAX_LENGTH
 from core.chain.inspect import basic_constraints, common_name
 from core.chain.keys import PrivateKey
 from core.chain.load import Material
-from core.chain.order import is_self_issued, key_matches, order_chain
+from core.chain.order import is_self_issued, key_matches, leaf_candidates, order_chain
 from core.versions import EdgeRelease
 
 Severity = Literal["error", "warning", "info"]
@@ -191,12 +191,11 @@ def validate_chain(
                     f"Choose the {term} certificate (full chain) file."))
         return ChainReport((), tuple(findings), key)
 
-    leaf: x509.Certificate | None = None
-    if key is not None:
-        leaf = next((c for c in edge.certs if key_matches(key, c)), None)
-    if leaf is None:
-        # The leaf of the edge file: the cert no other cert in the file was issued by.
-        leaf = order_chain(edge.certs)[0]
+    # The leaf of the edge file: a cert no other cert in the file was issued by (the key only
+    # chooses among several; a key matching the root must not turn the root into the edge CA).
+    candidates = leaf_candidates(edge.certs)
+    leaf = next((c for c in candidates if key is not None and key_matches(key, c)),
+                candidates[0])
     pool = list(edge.certs) + list(trust_bundle.certs)
     chain = order_chain(pool, leaf)
     edge_ca = chain[0]
@@ -318,12 +317,8 @@ def check_files(
 ) -> ChainReport:
     """``validate_chain`` for three loaded files (a PFX may hold cert and key together)."""
     keys: Sequence[PrivateKey] = list(key_file.keys) + list(cert_file.keys)
-    key: PrivateKey | None = None
-    for k in keys:
-        if any(key_matches(k, c) for c in cert_file.certs):
-            key = k
-            break
-    if key is None and keys:
-        key = keys[0]
+    leaves = leaf_candidates(cert_file.certs) if cert_file.certs else []
+    key = next((k for k in keys for c in leaves if key_matches(k, c)),
+               keys[0] if keys else None)
     return validate_chain(cert_file, key=key, trust_bundle=trust_bundle, release=release,
                           hostname=hostname, now=now)
