@@ -485,8 +485,14 @@ class SshTarget:
 def _load_key(key_file: Path | str, passphrase: str | None) -> paramiko.PKey:
     path = Path(key_file).expanduser()
     try:
-        return paramiko.PKey.from_path(path, password=passphrase)
-    except paramiko.PasswordRequiredException as exc:
+        return paramiko.PKey.from_path(
+            path, password=None if passphrase is None else passphrase.encode())
+    except (paramiko.PasswordRequiredException, TypeError) as exc:
+        # paramiko raises PasswordRequiredException for PEM keys; for OpenSSH-format keys
+        # cryptography's loader raises TypeError ("Key is password-protected …").
+        if isinstance(exc, TypeError) and passphrase is not None:
+            raise WrongPasswordError("the SSH key could not be decrypted",
+                                     where=str(path)) from exc
         raise PasswordRequiredError(
             "the SSH key is encrypted", where=str(path),
             hint="Give the key's passphrase, or load the key into ssh-agent.",

@@ -340,3 +340,40 @@ def test_large_output_and_input_complete(device: Device, sudo: bool) -> None:
             assert len(res.stdout) == 3_000_000 and res.stderr == "done\n"
         res = t.run(["sha256sum"], stdin=data, sudo=sudo)
     assert res.stdout.split()[0] == hashlib.sha256(data).hexdigest()
+
+
+def test_agent_login(device: Device, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            threading.Event().wait(0.05)
+        env = {"SSH_AUTH_SOCK": str(sock), "PATH": "/usr/bin:/bin"}
+        subprocess.run(["ssh-add", "-q", str(device.accounts["edgeadmin"].key)], env=env,
+                       check=True, capture_output=True)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        with device.connect("edgeadmin", key_file=None, use_agent=True) as t:
+            assert t.run(["id", "-un"]).stdout == "edgeadmin\n"
+        with pytest.raises(AuthError):
+            device.connect("edgeadmin", key_file=None, use_agent=False)
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
+
+
+def test_encrypted_key_file(device: Device, tmp_path: Path) -> None:
+    from core.errors import PasswordRequiredError, WrongPasswordError
+
+    key = tmp_path / "enc"
+    key.write_bytes(device.accounts["edgeadmin"].key.read_bytes())
+    key.chmod(0o600)
+    subprocess.run(["ssh-keygen", "-q", "-p", "-N", "pass phrase", "-f", str(key)], check=True)
+    with pytest.raises(PasswordRequiredError) as info:
+        device.connect("edgeadmin", key_file=key)
+    assert str(key) in str(info.value)
+    with pytest.raises(WrongPasswordError):
+        device.connect("edgeadmin", key_file=key, key_passphrase="nope")
+    with device.connect("edgeadmin", key_file=key, key_passphrase="pass phrase") as t:
+        assert t.run(["true"]).ok
