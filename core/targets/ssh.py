@@ -485,8 +485,9 @@ class SshTarget:
 def _load_key(key_file: Path | str, passphrase: str | None) -> paramiko.PKey:
     path = Path(key_file).expanduser()
     try:
-        return paramiko.PKey.from_path(
-            path, password=None if passphrase is None else passphrase.encode())
+        # The stubs say str, but cryptography's OpenSSH-key loader needs bytes.
+        secret = None if passphrase is None else passphrase.encode()
+        return paramiko.PKey.from_path(path, password=secret)  # type: ignore[arg-type]
     except (paramiko.PasswordRequiredException, TypeError) as exc:
         # paramiko raises PasswordRequiredException for PEM keys; for OpenSSH-format keys
         # cryptography's loader raises TypeError ("Key is password-protected …").
