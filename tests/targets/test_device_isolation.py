@@ -12,6 +12,8 @@ import pytest
 from device.fixtures import Device
 from device.layouts import EDGE_CA_CER, EDGE_CA_KEY, MASTER_KEYS
 
+pytestmark = pytest.mark.device  # the loopback sshd device; never skipped in CI
+
 
 def _digest(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()

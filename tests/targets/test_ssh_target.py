@@ -24,6 +24,8 @@ from core.progress import CancelToken, ProgressEvent
 from core.targets import Target
 from core.targets.ssh import SftpUploadError, SshTarget
 
+pytestmark = pytest.mark.device  # the loopback sshd device; never skipped in CI
+
 
 def _secret_free(text: str) -> None:
     assert PW_ADMIN_PASSWORD not in text

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from device.fixtures import Device
 from device.layouts import CONFIG_TOML, CONFIG_YAML
 
+pytestmark = pytest.mark.device  # the loopback sshd device; never skipped in CI
+
 CERT = "/var/aziot/certs/edge-ca.pem"
 KEY = "/var/aziot/secrets/edge-ca.key.pem"
 ROOT = "/var/aziot/certs/root.pem"
