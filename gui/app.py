@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("edgecert")
     app.setOrganizationName("edgecert")
     _install_excepthook()
+    from gui import workers
+
+    workers.collect_garbage_on_gui_thread()
 
     if options.screenshots is not None:
         from gui.screenshots import render_all
@@ -54,8 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     wizard = SetupWizard()
     wizard.show()
     code = int(app.exec())
-    from gui import workers
-
     workers.cancel_all()
     workers.wait_all()
     return code

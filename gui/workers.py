@@ -9,11 +9,12 @@ error dialog.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 
 from core.progress import CancelToken, ProgressEvent
 
@@ -191,6 +192,41 @@ def run_job(
     _ACTIVE.add(handle)
     pool().start(_Runnable(call, emitter, name))
     return handle
+
+
+class _GuiThreadGarbageCollector(QObject):
+    """Runs Python's cyclic garbage collector on the GUI thread only.
+
+    Automatic collection can start in whichever thread happens to allocate; if it frees a
+    cycle holding a widget on a worker thread, Qt deletes that widget off its thread and the
+    process crashes. So automatic collection is switched off and this timer does it instead,
+    generation by generation, as often as the automatic thresholds would.
+    """
+
+    def __init__(self, interval_ms: int) -> None:
+        super().__init__()
+        self.threshold = gc.get_threshold()
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.check)
+        self._timer.start(interval_ms)
+
+    def check(self) -> None:
+        counts = gc.get_count()
+        if counts[0] > self.threshold[0]:
+            gen = 2 if counts[2] > self.threshold[2] else 1 if counts[1] > self.threshold[1] \
+                else 0
+            gc.collect(gen)
+
+
+_COLLECTOR: _GuiThreadGarbageCollector | None = None
+
+
+def collect_garbage_on_gui_thread(interval_ms: int = 500) -> None:
+    """Switch automatic garbage collection to a GUI-thread timer (call once, on that thread)."""
+    global _COLLECTOR
+    if _COLLECTOR is None:
+        _COLLECTOR = _GuiThreadGarbageCollector(interval_ms)
 
 
 def active_jobs() -> list[JobHandle]:

@@ -8,7 +8,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QProgressBar, QSplitter, QVBoxLayout
 
-from core.errors import CancelledError, RollbackError
+from core.deploy import DeployFailedError
+from core.errors import CancelledError, DeployError, DriftError, RollbackError
 from core.progress import CancelToken, ProgressEvent
 from gui import backend, dialogs
 from gui.pages.base import Page
@@ -44,7 +45,8 @@ class DeployPage(Page):
         layout.addWidget(split, 1)
         layout.addWidget(self.banner)
         self._cancel: CancelToken | None = None
-        self.outcome = ""  # "", "done", "cancelled", "rolled back", "rollback failed"
+        self.outcome = ""
+        """"", "done", "cancelled", "rolled back", "rollback failed" or "failed" (unchanged)."""
 
     def initializePage(self) -> None:
         self.state.deploy_report = None
@@ -106,13 +108,21 @@ class DeployPage(Page):
             text = (f"Deploy FAILED and the rollback FAILED too: {exc}\n"
                     f"What to do: {exc.hint}")
             self.banner.setStyleSheet("color: #d0312d; font-weight: bold;")
-        else:
+        elif isinstance(exc, DeployFailedError):
             self.outcome = "rolled back"
             self.checklist.set_all("rolled back", only="done")
+            text = (f"Deploy failed: {exc.failure}\nThe device was rolled back to how it was "
+                    "before; nothing of this deploy is left on it.\n"
+                    f"What to do: {exc.hint}")
+            self.banner.setStyleSheet("color: #d0312d; font-weight: bold;")
+        else:
+            # Failed before the device was changed (drift, no space for the backup, login…).
+            self.outcome = "failed"
             hint = getattr(exc, "hint", "")
-            text = (f"Deploy failed: {exc}\nThe device was rolled back to how it was before; "
-                    "nothing of this deploy is left on it." + (f"\nWhat to do: {hint}"
-                                                               if hint else ""))
+            untouched = type(exc) in (DeployError, DriftError)  # core: failed before a change
+            text = (f"Deploy failed: {exc}" + ("\nThe device was not changed." if untouched
+                                               else "")
+                    + (f"\nWhat to do: {hint}" if hint else ""))
             self.banner.setStyleSheet("color: #d0312d; font-weight: bold;")
         self._log(text)
         self.banner.setText(text)

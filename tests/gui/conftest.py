@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,11 +51,18 @@ def dialog_log(monkeypatch: pytest.MonkeyPatch) -> DialogLog:
     return log
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _garbage_collected_on_gui_thread(qapp: object) -> None:
+    """As in the app: widgets in reference cycles are freed on the GUI thread only."""
+    workers.collect_garbage_on_gui_thread()
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_jobs() -> Iterator[None]:
     yield
     workers.cancel_all()
     assert workers.wait_all(30000), "a background job did not finish"
+    gc.collect()
 
 
 @pytest.fixture
