@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import enum
-import multiprocessing
-import os
-import threading
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -63,56 +60,19 @@ def generate_key(key_type: KeyType) -> PrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _generate_der(key_type_value: str) -> bytes:
-    key = generate_key(KeyType(key_type_value))
-    return key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _executor(count: int) -> tuple[Executor, bool]:
-    """A pool for ``count`` RSA keys: processes where that is safe, else threads.
-
-    RSA generation holds the GIL, so only processes run it in parallel. ``fork`` is used only
-    while this process has a single thread (the CLI); a GUI process with worker threads uses a
-    thread pool instead, since forking a multi-threaded process is unsafe.
-    """
-    if (
-        os.name == "posix"
-        and threading.active_count() == 1
-        and "fork" in multiprocessing.get_all_start_methods()
-    ):
-        ctx = multiprocessing.get_context("fork")
-        workers = min(count, os.cpu_count() or 1)
-        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx), True
-    return ThreadPoolExecutor(max_workers=count), False
-
-
 def generate_keys(key_types: Sequence[KeyType]) -> list[PrivateKey]:
-    """Generate independent keys concurrently (RSA in worker processes when possible)."""
-    rsa_jobs = [i for i, kt in enumerate(key_types) if kt.is_rsa]
-    keys: list[PrivateKey | None] = [None] * len(key_types)
-    for i, kt in enumerate(key_types):
-        if not kt.is_rsa:
-            keys[i] = generate_key(kt)
-    if len(rsa_jobs) == 1:
-        keys[rsa_jobs[0]] = generate_key(key_types[rsa_jobs[0]])
-    elif rsa_jobs:
-        pool, processes = _executor(len(rsa_jobs))
-        with pool:
-            if processes:
-                futures = [pool.submit(_generate_der, key_types[i].value) for i in rsa_jobs]
-                for i, fut in zip(rsa_jobs, futures, strict=True):
-                    loaded = serialization.load_der_private_key(fut.result(), None)
-                    assert isinstance(loaded, rsa.RSAPrivateKey)
-                    keys[i] = loaded
-            else:
-                tfutures = [pool.submit(generate_key, key_types[i]) for i in rsa_jobs]
-                for i, tfut in zip(rsa_jobs, tfutures, strict=True):
-                    keys[i] = tfut.result()
-    return [k for k in keys if k is not None]
+    """Generate independent keys concurrently, one thread per key.
+
+    cryptography releases the GIL while OpenSSL generates a key, so threads run RSA key
+    generation in parallel (bench/chain.py measures serial, thread and process pools: threads
+    are fastest, processes pay for fork and key transfer). One thread per key lets the OS
+    balance RSA's very uneven prime searches over the cores. Thread-safe to call from a GUI
+    worker (no fork).
+    """
+    if len(key_types) <= 1 or not any(kt.is_rsa for kt in key_types):
+        return [generate_key(kt) for kt in key_types]
+    with ThreadPoolExecutor(max_workers=len(key_types)) as pool:
+        return list(pool.map(generate_key, key_types))
 
 
 def describe_public_key(key: PublicKeyTypes) -> str:
