@@ -130,3 +130,26 @@ def test_results_for_a_closed_window_are_dropped(qtbot: QtBot) -> None:
     assert workers.wait_all(5000)
     qtbot.wait(50)
     assert called == []
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot: QtBot) -> None:
+    import gc
+    import weakref
+
+    workers.collect_garbage_on_gui_thread()
+    assert not gc.isenabled()
+    freed_in: list[str] = []
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self  # a reference cycle only the collector frees
+
+    def make_garbage() -> None:
+        # enough cyclic garbage to pass the automatic threshold several times over
+        for _ in range(2000):
+            weakref.finalize(Node(), lambda: freed_in.append(threading.current_thread().name))
+
+    handle = workers.run_job(None, make_garbage)
+    qtbot.waitUntil(lambda: handle.finished, timeout=5000)
+    qtbot.waitUntil(lambda: len(freed_in) >= 1000, timeout=5000)
+    assert set(freed_in) == {threading.main_thread().name}
