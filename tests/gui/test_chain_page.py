@@ -172,3 +172,67 @@ def test_encrypted_key_asks_for_the_password(qtbot: QtBot, dialog_log: DialogLog
     assert [type(e).__name__ for e in dialog_log.errors] == ["WrongPasswordError"]
     assert page.isComplete()  # type: ignore[attr-defined]
     assert "right horse" not in repr(state)
+
+
+def test_issue_from_own_ca_with_encrypted_key(qtbot: QtBot, dialog_log: DialogLog,
+                                              tmp_path: Path) -> None:
+    pki = generate_demo_chain(tmp_path / "pki", "pki", release=release("1.5"),
+                              key_type=KeyType.EC_P256, password="ca secret")
+    assert pki.intermediate_full_chain is not None and pki.intermediate_key is not None
+    dialog_log.password_answers = ["ca secret"]
+    state = WizardState(chain_mode="issue", device_id="edge-5", output_dir=str(tmp_path / "o"),
+                        ca_cert_file=str(pki.intermediate_full_chain),
+                        ca_key_file=str(pki.intermediate_key))
+    page = _chain_page(qtbot, state)
+    page.issue_button.click()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: state.chain is not None or dialog_log.errors != [], timeout=60000)
+    _settle(qtbot, page, dialog_log)
+    assert dialog_log.errors == [] and len(dialog_log.passwords) == 1
+    assert page.isComplete()  # type: ignore[attr-defined]
+    roles = [r.role for r in state.chain.rows]
+    assert roles == ["Root CA", "Intermediate CA", "Edge CA"]
+    assert state.chain.rows[1].subject.endswith("Intermediate_Cert_Test_Only")
+    assert state.chain.edge_ca_cn == "edge-5.ca"
+
+
+def test_csr_signed_by_an_external_ca_with_openssl(qtbot: QtBot, dialog_log: DialogLog,
+                                                   tmp_path: Path) -> None:
+    import subprocess
+
+    state = WizardState(chain_mode="csr", device_id="edge-6", output_dir=str(tmp_path / "o"))
+    page = _chain_page(qtbot, state)
+    page.csr_button.click()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: state.csr_pem != b"" or dialog_log.errors != [], timeout=60000)
+    assert dialog_log.errors == []
+    csr = Path(page.csr_path.text())  # type: ignore[attr-defined]
+    assert csr.is_file() and b"CERTIFICATE REQUEST" in csr.read_bytes()
+    assert not page.isComplete()  # type: ignore[attr-defined]  # nothing signed yet
+
+    # The external CA: a root made with the openssl CLI signs the request as a sub-CA.
+    ca = tmp_path / "extca"
+    ca.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(ca / "root.key"),
+                    "-out", str(ca / "root.pem"), "-days", "400", "-subj", "/CN=External Root",
+                    "-addext", "basicConstraints=critical,CA:true",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                   check=True, capture_output=True)
+    (ca / "ext.cnf").write_text(
+        "[v3]\nbasicConstraints=critical,CA:true,pathlen:0\n"
+        "keyUsage=critical,digitalSignature,keyCertSign,cRLSign\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca / "root.pem"),
+                    "-CAkey", str(ca / "root.key"), "-CAcreateserial", "-days", "200",
+                    "-extfile", str(ca / "ext.cnf"), "-extensions", "v3",
+                    "-out", str(ca / "signed.pem")], check=True, capture_output=True)
+    signed = tmp_path / "signed-chain.pem"
+    signed.write_bytes((ca / "signed.pem").read_bytes() + (ca / "root.pem").read_bytes())
+
+    page.signed_cert.setText(str(signed))  # type: ignore[attr-defined]
+    page.signed_button.click()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: state.chain is not None or dialog_log.errors != [], timeout=60000)
+    _settle(qtbot, page, dialog_log)
+    assert dialog_log.errors == []
+    assert [r.role for r in state.chain.rows] == ["Root CA", "Edge CA"]
+    assert state.chain.rows[0].subject.endswith("External Root")
+    assert page.isComplete()  # type: ignore[attr-defined]
