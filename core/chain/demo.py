@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -82,7 +82,7 @@ def validity(now: dt.datetime, days: int, release: EdgeRelease) -> tuple[dt.date
 class IssuedEdgeCa:
     """An edge CA and the chain above it, in memory."""
 
-    key: PrivateKey
+    key: PrivateKey = field(repr=False)
     cert: x509.Certificate
     chain: tuple[x509.Certificate, ...]
     """Issuers above the edge CA, nearest first, root last."""

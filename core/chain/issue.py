@@ -104,7 +104,7 @@ def issue_edge_ca(
         InputError subclasses: unreadable files, password needed or wrong.
     """
     cn = edge_ca_common_name(name)
-    ca_mat = load_file(ca_cert)
+    ca_mat = load_file(ca_cert, ca_password)
     if not ca_mat.certs:
         raise UsageError("no certificate in the CA certificate file", where=str(ca_cert),
                          hint="Choose your CA's certificate (PEM, DER or PFX).")
@@ -170,6 +170,8 @@ def import_signed(
     chain: Path | None = None,
     key_password: str | None = None,
     force: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> ChainFiles:
     """Bring an externally signed edge CA back and assemble the full chain and trust bundle.
 
@@ -202,6 +204,9 @@ def import_signed(
         raise ChainError("the root CA of the signed certificate is missing",
                          where=str(chain or cert),
                          hint="Give the issuing CA's chain up to the root with --chain.")
+    report(progress, "checked", 1, 1)
+    if cancel:
+        cancel.raise_if_cancelled()
     csr_file = out_dir / "csr" / f"{edge_prefix(name)}.csr.pem"
     csr_pem = csr_file.read_bytes() if csr_file.is_file() else None
     ours = out_dir.is_dir() and {p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*")

@@ -280,3 +280,23 @@ def load_files(paths: Iterable[Path], passwords: dict[str, str] | None = None) -
     for p in paths:
         total = total + load_file(p, (passwords or {}).get(str(p)))
     return total
+
+
+def load_material(sources: Iterable[Path | bytes], password: str | bytes | None = None
+                  ) -> Material:
+    """All certificates and keys from files or raw bytes (e.g. a drop in the wizard).
+
+    Args:
+        sources: paths, or bytes (named ``<bytes #N>`` in errors).
+        password: tried on every encrypted item (keys, PFX).
+
+    Raises:
+        The loader errors of ``load_bytes``, naming the file.
+    """
+    total = Material()
+    for n, src in enumerate(sources, 1):
+        if isinstance(src, bytes):
+            total = total + load_bytes(src, where=f"<bytes #{n}>", password=password)
+        else:
+            total = total + load_file(src, password)
+    return total

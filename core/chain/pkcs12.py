@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from core.chain.keys import PrivateKey
+from core.chain.load import load_file
+from core.chain.order import key_matches, order_chain
+from core.errors import UsageError
 
 
 def pfx_bytes(
@@ -42,3 +48,69 @@ def pfx_bytes(
     return pkcs12.serialize_key_and_certificates(
         name.encode("utf-8"), key, cert, list(chain) or None, enc
     )
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to a 0600 temp file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_pfx(
+    *,
+    cert: Path,
+    key: Path,
+    out: Path,
+    chain: Path | None = None,
+    password: str | None = None,
+    key_password: str | None = None,
+    legacy: bool = False,
+    force: bool = False,
+) -> tuple[Path, int]:
+    """Write a PFX (mode 0600) from certificate, key and optional chain files.
+
+    Args:
+        cert: the certificate file (may hold its chain too).
+        key: its private key file.
+        out: the PFX to write (atomically).
+        chain: more issuer certificates; the PFX carries them leaf to root.
+        password: protects the PFX (none: unencrypted, as certGen.sh's pfx files).
+        key_password: opens an encrypted key file.
+        legacy: 3DES/SHA-1 for old Windows importers.
+        force: replace an existing ``out``.
+
+    Returns:
+        ``out`` and the number of certificates in it.
+
+    Raises:
+        UsageError: ``out`` exists, no key, or the key matches no certificate.
+    """
+    if out.exists() and not force:
+        raise UsageError("the output file exists", where=str(out),
+                         hint="Choose another name, or pass --force to replace it.")
+    cert_mat = load_file(cert)
+    key_mat = load_file(key, key_password)
+    if not key_mat.keys:
+        raise UsageError("no private key in the key file", where=str(key),
+                         hint="Choose the private key of the certificate.")
+    private = key_mat.keys[0]
+    leaf = next((c for c in cert_mat.certs if key_matches(private, c)), None)
+    if leaf is None:
+        raise UsageError("the key does not belong to any certificate in the file",
+                         where=str(cert), hint="Choose the matching certificate and key.")
+    others = [c for c in cert_mat.certs if c is not leaf]
+    if chain is not None:
+        others += list(load_file(chain).certs)
+    issuers = order_chain([leaf, *others], leaf)[1:]
+    data = pfx_bytes(name=out.stem, key=private, cert=leaf, chain=issuers,
+                     password=password.encode("utf-8") if password else None, legacy=legacy)
+    write_private_file(out, data)
+    return out, 1 + len(issuers)

@@ -266,13 +266,13 @@ def validate_chain(
     # Anchoring: the trust bundle must contain the chain's root.
     top = chain[-1]
     bundle_der = {_der(c) for c in trust_bundle.certs}
-    if not trust_bundle.certs:
-        add(Finding("error", "empty-trust-bundle", "the trust bundle holds no certificate",
-                    "Use the root CA certificate as the trust bundle."))
-    elif not is_self_issued(top):
+    if not is_self_issued(top):
         add(Finding("error", "root-missing",
                     f"the root CA that issued {_label(top)} is in neither file",
                     "Add the root CA certificate to the trust bundle.", _label(top)))
+    elif not trust_bundle.certs:
+        add(Finding("error", "empty-trust-bundle", "the trust bundle holds no certificate",
+                    "Use the root CA certificate as the trust bundle."))
     elif _der(top) not in bundle_der:
         add(Finding("error", "root-not-in-trust-bundle",
                     f"the trust bundle does not contain the chain's root ({_label(top)})",
@@ -322,3 +322,26 @@ def check_files(
                keys[0] if keys else None)
     return validate_chain(cert_file, key=key, trust_bundle=trust_bundle, release=release,
                           hostname=hostname, now=now)
+
+
+def validate(
+    material: Material,
+    *,
+    release: EdgeRelease,
+    trust_bundle: Material | None = None,
+    hostname: str | None = None,
+    now: dt.datetime | None = None,
+) -> ChainReport:
+    """Validate everything in ``material`` (edge CA, chain, key; e.g. one dropped PFX).
+
+    Without ``trust_bundle``, the self-signed root found in ``material`` is taken as the trust
+    bundle (the wizard's "drop your files" path); a chain without a root is reported.
+    """
+    if trust_bundle is None:
+        trust_bundle = Material(tuple(c for c in material.certs if is_self_issued(c)))
+        edge_only = Material(tuple(c for c in material.certs if not is_self_issued(c))
+                             or material.certs)
+    else:
+        edge_only = Material(material.certs)
+    return check_files(edge_only, Material(keys=material.keys), trust_bundle, release=release,
+                       hostname=hostname, now=now)

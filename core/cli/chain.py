@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +16,9 @@ from core.chain.inspect import format_summary, inspect_certificate
 from core.chain.issue import import_signed, issue_edge_ca, make_csr
 from core.chain.keys import KeyType
 from core.chain.load import load_file, read_file
-from core.chain.order import key_matches, order_chain
+from core.chain.order import order_chain
 from core.chain.output import ChainFiles
-from core.chain.pkcs12 import pfx_bytes
+from core.chain.pkcs12 import export_pfx
 from core.chain.validate import ChainReport, Finding, check_files
 from core.errors import UnreadableFileError, UsageError
 from core.versions import EdgeRelease, catalog, release
@@ -278,42 +276,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_pfx(args: argparse.Namespace) -> int:
-    out: Path = args.out
-    if out.exists() and not args.force:
-        raise UsageError("the output file exists", where=str(out),
-                         hint="Choose another name, or pass --force to replace it.")
-    cert_mat = load_file(args.cert)
-    key_mat = load_file(args.key, read_password_file(args.key_password_file))
-    if not key_mat.keys:
-        raise UsageError("no private key in the key file", where=str(args.key),
-                         hint="Choose the private key of the certificate.")
-    key = key_mat.keys[0]
-    leaf = next((c for c in cert_mat.certs if key_matches(key, c)), None)
-    if leaf is None:
-        raise UsageError("the key does not belong to any certificate in the file",
-                         where=str(args.cert), hint="Choose the matching certificate and key.")
-    others = [c for c in cert_mat.certs if c is not leaf]
-    if args.chain:
-        others += list(load_file(args.chain).certs)
-    chain = order_chain([leaf, *others], leaf)[1:]
-    pw = read_password_file(args.password_file)
-    data = pfx_bytes(name=out.stem, key=key, cert=leaf, chain=chain,
-                     password=pw.encode("utf-8") if pw else None, legacy=args.legacy)
-    write_private_file(out, data)
-    print(f"wrote {out} ({1 + len(chain)} certificate(s), "
+    out, count = export_pfx(cert=args.cert, key=args.key, out=args.out, chain=args.chain,
+                            password=read_password_file(args.password_file),
+                            key_password=read_password_file(args.key_password_file),
+                            legacy=args.legacy, force=args.force)
+    print(f"wrote {out} ({count} certificate(s), "
           f"{'legacy 3DES/SHA-1' if args.legacy else 'AES-256/SHA-256'})")
     return 0
-
-
-def write_private_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to a 0600 temp file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -12,7 +12,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from core.chain import ChainReport, Material, check_files, load_bytes, load_file, validate_chain
+from core.chain import (
+    ChainFiles,
+    ChainReport,
+    Material,
+    check_files,
+    load_bytes,
+    load_file,
+    validate_chain,
+)
+from core.errors import UnreadableFileError
 from core.versions import release
 
 R15, R11 = release("1.5"), release("1.1")
@@ -256,3 +265,22 @@ def test_openssl_cli_chain_imports_and_validates(tmp_path: Path) -> None:
     pfx = load_file(o / "edge.pfx", "pfx-pw")
     report = check_files(pfx, pfx, load_file(o / "root.pem"), release=R15)
     assert report.ok and report.key is not None
+
+
+def test_validate_a_dropped_pfx_and_bytes(ec_chain: ChainFiles, tmp_path: Path) -> None:
+    """The wizard's drop path: one PFX with key, edge CA, intermediate and root."""
+    from core.chain import export_pfx, load_material, validate
+
+    target, count = export_pfx(cert=ec_chain.edge_ca_full_chain, key=ec_chain.edge_ca_key,
+                               out=tmp_path / "all.pfx", password="pw")
+    assert count == 3
+    report = validate(load_material([target], password="pw"), release=R15)
+    assert report.ok and report.findings == () and report.key is not None
+    assert report.root is not None and len(report.chain) == 3
+    # Bytes without the root: reported, not guessed.
+    partial = load_material([ec_chain.edge_ca_cert.read_bytes(),
+                             ec_chain.edge_ca_key.read_bytes()])
+    report = validate(partial, release=R15)
+    assert not report.ok and "root-missing" in {f.code for f in report.findings}
+    with pytest.raises(UnreadableFileError, match="<bytes #2>"):
+        load_material([ec_chain.edge_ca_cert.read_bytes(), b"garbage"])
