@@ -229,6 +229,16 @@ def collect_garbage_on_gui_thread(interval_ms: int = 500) -> None:
         _COLLECTOR = _GuiThreadGarbageCollector(interval_ms)
 
 
+def restore_automatic_garbage_collection() -> None:
+    """Undo :func:`collect_garbage_on_gui_thread` (tests that share a process with others)."""
+    global _COLLECTOR
+    if _COLLECTOR is not None:
+        _COLLECTOR.deleteLater()
+        _COLLECTOR = None
+        gc.collect()
+        gc.enable()
+
+
 def active_jobs() -> list[JobHandle]:
     """Jobs whose callbacks have not run yet."""
     return [h for h in _ACTIVE if not h.finished]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,18 +50,15 @@ def dialog_log(monkeypatch: pytest.MonkeyPatch) -> DialogLog:
     return log
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _garbage_collected_on_gui_thread(qapp: object) -> None:
-    """As in the app: widgets in reference cycles are freed on the GUI thread only."""
-    workers.collect_garbage_on_gui_thread()
-
-
 @pytest.fixture(autouse=True)
-def _no_leftover_jobs() -> Iterator[None]:
+def _gui_thread_garbage_and_no_leftover_jobs(qapp: object) -> Iterator[None]:
+    """As in the app, widgets in reference cycles are freed on the GUI thread only; after the
+    test no job may still run, and the other test folders get automatic collection back."""
+    workers.collect_garbage_on_gui_thread()
     yield
     workers.cancel_all()
     assert workers.wait_all(30000), "a background job did not finish"
-    gc.collect()
+    workers.restore_automatic_garbage_collection()
 
 
 @pytest.fixture
