@@ -103,6 +103,10 @@ class SummaryPage(Page):
 
     def open_output_folder(self) -> None:
         folder = self.state.resolved_output_dir()
+        if not folder.is_dir():
+            dialogs.inform(self, "Output folder",
+                           f"Nothing has been written to {folder} in this run.")
+            return
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def ready(self) -> bool:
