@@ -100,6 +100,7 @@ class TargetPage(Page):
         self.sudo_password.setEchoMode(QLineEdit.EchoMode.Password)
         self.sudo_password.setToolTip("Only if sudo asks for one; never stored")
         sudo_row = QFormLayout()
+        sudo_row.setContentsMargins(0, 0, 0, 0)
         sudo_row.addRow("Sudo &password:", self.sudo_password)
         self.sudo_widget = QWidget()
         self.sudo_widget.setLayout(sudo_row)
@@ -213,6 +214,7 @@ class TargetPage(Page):
                     self.state.user = "iotedge-user"
                     self.user.setText("iotedge-user")
                 self.state.forget_results_after_target()
+                self.status.setText("")
             self._update_visibility()
             self._show_device_state()
             self.completeChanged.emit()
