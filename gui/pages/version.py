@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGroupBox,
@@ -76,7 +75,7 @@ class VersionPage(Page):
         self.explanation = QLabel()
         self.explanation.setObjectName("versionExplanation")
         self.explanation.setWordWrap(True)
-        self.explanation.setTextFormat(Qt.TextFormat.RichText)
+        # Rich text is detected from the markup (Qt's enum namespace is not loaded this early).
         right = QVBoxLayout()
         right.addWidget(self.explanation)
         right.addStretch(1)
