@@ -40,6 +40,7 @@ def default_edge_days(release: EdgeRelease) -> int:
 
 
 def pem(cert: x509.Certificate) -> bytes:
+    """The certificate as PEM bytes."""
     return cert.public_bytes(serialization.Encoding.PEM)
 
 

@@ -34,6 +34,7 @@ class CertSummary:
     self_signed: bool
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (dates as ISO 8601 strings)."""
         d = asdict(self)
         d["not_before"] = self.not_before.isoformat()
         d["not_after"] = self.not_after.isoformat()
@@ -54,6 +55,7 @@ _KU_FIELDS = (
 
 
 def key_usage_names(cert: x509.Certificate) -> tuple[str, ...]:
+    """The keyUsage bits set, by their RFC 5280 names (empty without the extension)."""
     try:
         ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
@@ -62,6 +64,7 @@ def key_usage_names(cert: x509.Certificate) -> tuple[str, ...]:
 
 
 def basic_constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
+    """The basicConstraints extension value, or None when absent."""
     try:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
@@ -69,11 +72,13 @@ def basic_constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
 
 
 def common_name(cert: x509.Certificate) -> str:
+    """The subject CN (empty when there is none)."""
     attrs = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     return str(attrs[0].value) if attrs else ""
 
 
 def fingerprint_sha256(cert: x509.Certificate) -> str:
+    """SHA-256 fingerprint, colon-separated upper-case hex (as ``openssl x509 -fingerprint``)."""
     return cert.fingerprint(hashes.SHA256()).hex(":").upper()
 
 

@@ -26,6 +26,7 @@ class KeyType(enum.Enum):
 
     @classmethod
     def parse(cls, text: str) -> KeyType:
+        """The key type named ``text`` (``rsa-4096`` …); UsageError for anything else."""
         for kt in cls:
             if kt.value == text:
                 return kt
@@ -38,6 +39,7 @@ class KeyType(enum.Enum):
 
     @property
     def is_rsa(self) -> bool:
+        """True for the RSA key types."""
         return self in (KeyType.RSA_2048, KeyType.RSA_4096)
 
     def hash_algorithm(self) -> hashes.SHA256:
@@ -91,6 +93,7 @@ def is_signing_key(key: object) -> bool:
 
 
 def as_issuer_key(key: object) -> CertificateIssuerPrivateKeyTypes:
+    """``key`` typed as a signing key; ChainError for key types that cannot sign here."""
     from core.errors import ChainError
 
     if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):

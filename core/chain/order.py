@@ -11,6 +11,7 @@ from core.chain.keys import PrivateKey
 
 
 def is_self_issued(cert: x509.Certificate) -> bool:
+    """True when issuer and subject are the same name (a root, for our purposes)."""
     return cert.issuer == cert.subject
 
 
@@ -26,6 +27,7 @@ def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 
 def dedupe(certs: Sequence[x509.Certificate]) -> list[x509.Certificate]:
+    """``certs`` without repeats (same DER), first occurrence kept."""
     seen: set[bytes] = set()
     out = []
     for c in certs:

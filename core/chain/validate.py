@@ -39,6 +39,7 @@ class Finding:
     subject: str = ""
 
     def to_dict(self) -> dict[str, str]:
+        """JSON-ready values."""
         return {"severity": self.severity, "code": self.code, "message": self.message,
                 "hint": self.hint, "subject": self.subject}
 
@@ -58,13 +59,16 @@ class ChainReport:
 
     @property
     def edge_ca(self) -> x509.Certificate | None:
+        """The edge CA certificate (first of the chain)."""
         return self.chain[0] if self.chain else None
 
     @property
     def root(self) -> x509.Certificate | None:
+        """The self-signed root ending the chain, or None when the chain does not reach one."""
         return self.chain[-1] if self.chain and is_self_issued(self.chain[-1]) else None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready report: ok, the chain (as summaries) and the findings."""
         from core.chain.inspect import inspect_certificate
 
         return {
