@@ -41,7 +41,11 @@ def settings_request(state: WizardState) -> SettingsRequest:
 
 
 def check_device_settings(req: SettingsRequest) -> dict[str, str]:
-    """Every problem of the device settings, by field name (empty: all fine)."""
+    """Problems of single fields, by field name, from core's own parsers (empty: all fine).
+
+    Rules that need the whole configuration (EST URL, a PKCS#11 key's library, …) are core's
+    validation of the plan, shown when the preview builds it.
+    """
     renewal = _core("core.config.renewal")
     uris = _core("core.config.uris")
     problems: dict[str, str] = {}
@@ -63,11 +67,6 @@ def check_device_settings(req: SettingsRequest) -> dict[str, str]:
                 uris.parse_pkcs11_uri(req.pkcs11_uri, key="PKCS#11 key URI")
             except EdgecertError as exc:
                 record("pkcs11_uri", exc)
-            if not req.pkcs11_lib_path:
-                problems["pkcs11_lib_path"] = ("A PKCS#11 key needs the library path "
-                                               "([aziot_keys] pkcs11_lib_path).")
-    if req.method == "est" and not req.est_url.startswith("https://"):
-        problems["est_url"] = "The EST server URL must start with https://."
     if req.auto_renew and rel.auto_renew and req.method in ("quickstart", "est"):
         for name, value in (("threshold", req.threshold), ("retry", req.retry)):
             try:
@@ -120,7 +119,10 @@ def cert_settings(req: SettingsRequest, platform: str, chain: ChainOutcome | Non
                          hint="Go back to the Certificate chain page and make or import one.")
     cert, key, bundle = device_file_paths(req.release_key, platform, req.cert_dir, req.key_dir)
     pk = req.pkcs11_uri or uris.file_uri(key)
-    pkcs11 = cfg.Pkcs11(lib_path=req.pkcs11_lib_path) if req.pkcs11_uri else None
+    # Without a library path no [aziot_keys] is written, and core's validation says what is
+    # missing when the plan is built.
+    pkcs11 = cfg.Pkcs11(lib_path=req.pkcs11_lib_path) if req.pkcs11_uri and \
+        req.pkcs11_lib_path else None
     return cfg.CertSettings(edge_ca=cfg.Preloaded(cert=uris.file_uri(cert), pk=pk),
                             trust_bundle_cert=uris.file_uri(bundle), pkcs11=pkcs11)
 

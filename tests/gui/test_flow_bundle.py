@@ -92,3 +92,24 @@ def test_preview_redacts_secrets_and_screenshots_render(qtbot: QtBot, dialog_log
              for e in top.findChildren(QPlainTextEdit)]
     assert any("SharedAccessKey=" in t for t in texts)
     assert not any(key in t for t in texts)
+
+
+def test_pkcs11_key_without_library_is_stopped_by_core_at_preview(
+        qtbot: QtBot, dialog_log: DialogLog, tmp_path: Path) -> None:
+    state = WizardState(release_key="1.5", target_kind="bundle", bundle_dir=str(tmp_path / "b"),
+                        output_dir=str(tmp_path / "out"),
+                        config_copy=str(FIXTURES / "dps-x509.toml"),
+                        pkcs11_uri="pkcs11:slot-id=0;object=edge-ca?pin-value=1234")
+    w = SetupWizard(state, remember=False)
+    qtbot.addWidget(w)
+    w.show()
+    _next(qtbot, w, PageId.CHAIN)  # demo chain
+    _next(qtbot, w, PageId.DEVICE)
+    _next(qtbot, w, PageId.TARGET)
+    preview = _next(qtbot, w, PageId.PREVIEW)
+    qtbot.waitUntil(lambda: dialog_log.errors != [], timeout=30000)
+    qtbot.waitUntil(lambda: not preview.busy)
+    [err] = dialog_log.errors
+    assert "pkcs11_lib_path" in str(err) + getattr(err, "hint", "")
+    assert "1234" not in str(err)  # the PIN never shows
+    assert not preview.isComplete() and state.plan is None
