@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,9 +103,9 @@ def summarize(req: SummaryRequest) -> Summary:
         renewal = (f"Quickstart {rel.ca_term}, {s.quickstart_days} days, not renewed "
                    "automatically: restart IoT Edge or deploy again before it ends.")
     elif expiry is not None:
-        plan_by = expiry - dt.timedelta(days=max(rel.expiry_warning_days, 30))
-        renewal = (f"Not renewed by the device: replace the {rel.ca_term} before "
-                   f"{plan_by:%Y-%m-%d} (it expires {expiry:%Y-%m-%d}).")
+        renewal = (f"Not renewed by the device: replace the {rel.ca_term} before it expires "
+                   f"on {expiry:%Y-%m-%d}; iotedge check warns from "
+                   f"{rel.expiry_warning_days} days before.")
     else:
         renewal = "Issued by the EST server."
     prints = tuple(Thumbprint(r.role, r.subject, r.sha256, not_after=r.not_after)
