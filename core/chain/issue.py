@@ -20,9 +20,10 @@ from core.chain.demo import (
 )
 from core.chain.inspect import basic_constraints, common_name
 from core.chain.keys import KeyType, PrivateKey, as_issuer_key, generate_key, private_key_pem
-from core.chain.load import load_file
+from core.chain.load import Material, load_file
 from core.chain.order import is_self_issued, key_matches, order_chain
 from core.chain.output import ChainFiles, edge_prefix, staged_output
+from core.chain.validate import validate_chain
 from core.errors import ChainError, UsageError
 from core.progress import CancelToken, ProgressCallback, report
 from core.versions import EdgeRelease
@@ -70,8 +71,24 @@ def _root_and_chain(ca: x509.Certificate, extra: list[x509.Certificate], where: 
     return tuple(chain)
 
 
+def _refuse_errors(edge: IssuedEdgeCa, root: x509.Certificate, release: EdgeRelease,
+                   where: str) -> None:
+    """Run the full validation before anything is written; errors stop here."""
+    report = validate_chain(Material((edge.cert, *edge.chain)), key=edge.key,
+                            trust_bundle=Material((root,)), release=release)
+    errors = [f for f in report.findings if f.severity == "error"]
+    if errors:
+        raise ChainError(
+            f"the {release.ca_term} would not be usable on IoT Edge {release.key}: "
+            + "; ".join(f"{f.message} [{f.code}]" for f in errors),
+            where=where, hint=errors[0].hint,
+        )
+
+
 def _write(out_dir: Path, name_: str, edge: IssuedEdgeCa, root: x509.Certificate, *,
-           force: bool, csr_pem: bytes | None = None) -> ChainFiles:
+           force: bool, release: EdgeRelease, where: str,
+           csr_pem: bytes | None = None) -> ChainFiles:
+    _refuse_errors(edge, root, release, where)
     with staged_output(out_dir, force=force) as staged:
         paths = write_edge_ca(staged, name_, edge, pfx_password=None)
         bundle = staged.write(f"certs/{TRUST_BUNDLE_NAME}", pem(root))
@@ -131,7 +148,8 @@ def issue_edge_ca(
                     path_length=release.edge_ca_pathlen,
                     hash_algorithm=key_type.hash_algorithm(), edge_ca=True)
     report(progress, "keys", 1, 1)
-    return _write(out_dir, name, IssuedEdgeCa(edge_key, edge, chain), chain[-1], force=force)
+    return _write(out_dir, name, IssuedEdgeCa(edge_key, edge, chain), chain[-1], force=force,
+                  release=release, where=str(ca_cert))
 
 
 def make_csr(*, out_dir: Path, name: str, release: EdgeRelease,
@@ -213,7 +231,8 @@ def import_signed(
                                  if p.is_file()} <= {
         f"csr/{edge_prefix(name)}.csr.pem", f"private/{edge_prefix(name)}.key.pem"}
     return _write(out_dir, name, IssuedEdgeCa(k, signed, tuple(full[1:])), full[-1],
-                  force=force or bool(ours), csr_pem=csr_pem)
+                  force=force or bool(ours), csr_pem=csr_pem,
+                  release=release, where=str(cert))
 
 
 

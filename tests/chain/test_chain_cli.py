@@ -234,3 +234,33 @@ def test_console_script_subprocess(tmp_path: Path) -> None:
                           timeout=60, check=False)
     assert proc.returncode == 0
     assert "90 days" in proc.stdout and "2038" in proc.stdout
+
+
+@pytest.mark.parametrize("profile,version,expect", [
+    ("basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign\n", "1.1",
+     "pathlen 0"),
+    ("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature\n", "1.5",
+     "keyCertSign"),
+])
+def test_import_signed_refuses_an_unusable_edge_ca(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, profile: str, version: str, expect: str
+) -> None:
+    out = tmp_path / "req"
+    assert run(capsys, "chain", "csr", "--out", out, "--name", "gw4", "--key-type", "ec-p256",
+               "--iotedge", version)[0] == 0
+    ext = tmp_path / "ext.cnf"
+    ext.write_text("[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n"
+                   f"[sub]\n{profile}")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", tmp_path / "ca.key", "-subj", "/CN=Corp Root", "-days", "60", "-config",
+            ext, "-extensions", "ca", "-out", tmp_path / "ca.pem")
+    openssl("x509", "-req", "-in", out / "csr/iot-edge-device-ca-gw4.csr.pem", "-CA",
+            tmp_path / "ca.pem", "-CAkey", tmp_path / "ca.key", "-days", "30", "-extfile", ext,
+            "-extensions", "sub", "-out", tmp_path / "signed.pem")
+    final = tmp_path / "final"
+    code, _, err = run(capsys, "chain", "import-signed", "--cert", tmp_path / "signed.pem",
+                       "--key", out / "private/iot-edge-device-ca-gw4.key.pem", "--chain",
+                       tmp_path / "ca.pem", "--out", final, "--name", "gw4",
+                       "--iotedge", version)
+    assert code == 1 and expect in err and "hint:" in err
+    assert not final.exists()
