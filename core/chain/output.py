@@ -78,7 +78,8 @@ def staged_output(out_dir: Path, *, force: bool = False) -> Iterator[StagedDir]:
     out_dir = out_dir.resolve()
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
         raise UsageError(
-            "the output folder exists and is not empty",
+            "the output folder exists and is not empty" if out_dir.is_dir()
+            else "a file of that name exists where the output folder should go",
             where=str(out_dir),
             hint="Choose a new folder, or pass --force to replace it.",
         )
@@ -94,7 +95,10 @@ def staged_output(out_dir: Path, *, force: bool = False) -> Iterator[StagedDir]:
             out_dir.rename(old)
         tmp.rename(out_dir)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
         if os.name == "posix":
             os.chmod(out_dir, 0o700)  # the folder holds private keys
     except BaseException:
