@@ -231,7 +231,7 @@ def _der_key(k: KeyType) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=5, help="RSA chain repetitions (default 5)")
+    parser.add_argument("--reps", type=int, default=7, help="RSA chain repetitions (default 7)")
     parser.add_argument("--batch", type=int, default=1000, help="edge CAs issued in-process")
     parser.add_argument("--cli-batch", type=int, default=100,
                         help="edge CAs issued with the openssl CLI (scaled to --batch)")
