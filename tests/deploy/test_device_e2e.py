@@ -36,7 +36,7 @@ CA_CER = f"/var/lib/aziot/certd/certs/{store_file_name('aziot-edged-ca', 'cer')}
 
 
 @pytest.fixture
-def device(request: pytest.FixtureRequest) -> Iterator[NsDevice]:
+def nsdev(request: pytest.FixtureRequest) -> Iterator[NsDevice]:
     require_root()
     version = getattr(request, "param", "1.5.21")
     with ns_device(version) as dev:
@@ -67,38 +67,38 @@ def stat(dev: NsDevice, path: str) -> str:
 
 
 @pytest.mark.device
-@pytest.mark.parametrize("device", VERSIONS, indirect=True)
-def test_end_to_end_and_idempotent_rerun(device: NsDevice) -> None:
+@pytest.mark.parametrize("nsdev", VERSIONS, indirect=True)
+def test_end_to_end_and_idempotent_rerun(nsdev: NsDevice) -> None:
     chain = make_chain()
-    with connect(device) as target:
+    with connect(nsdev) as target:
         plan = make_plan(target, chain)
         rep = deploy(plan, target)
         assert rep.outcome == "deployed"
-        legacy = device.version.startswith("1.1")
+        legacy = nsdev.version.startswith("1.1")
         owner_c, owner_k = ("iotedge", "iotedge") if legacy else ("aziotcs", "aziotks")
-        assert stat(device, "/var/aziot") == "755 root:root"
-        assert stat(device, "/var/aziot/certs/edge-ca.pem") == f"644 {owner_c}:{owner_c}"
-        assert stat(device, "/var/aziot/secrets/edge-ca.key.pem") == f"600 {owner_k}:{owner_k}"
-        assert stat(device, "/var/aziot/secrets") == f"700 {owner_k}:{owner_k}"
-        assert device.read("/var/aziot/secrets/edge-ca.key.pem") == chain.edge_ca_key
+        assert stat(nsdev, "/var/aziot") == "755 root:root"
+        assert stat(nsdev, "/var/aziot/certs/edge-ca.pem") == f"644 {owner_c}:{owner_c}"
+        assert stat(nsdev, "/var/aziot/secrets/edge-ca.key.pem") == f"600 {owner_k}:{owner_k}"
+        assert stat(nsdev, "/var/aziot/secrets") == f"700 {owner_k}:{owner_k}"
+        assert nsdev.read("/var/aziot/secrets/edge-ca.key.pem") == chain.edge_ca_key
         cfg = plan.config.path
-        assert device.read(cfg) == plan.config.after
-        assert stat(device, cfg) == ("600 iotedge:iotedge" if legacy else "600 root:root")
+        assert nsdev.read(cfg) == plan.config.after
+        assert stat(nsdev, cfg) == ("600 iotedge:iotedge" if legacy else "600 root:root")
         if legacy:
             hsm = "/var/lib/iotedge/hsm"
-            assert device.sh(f"find {hsm}/certs {hsm}/cert_keys -mindepth 1").stdout == ""
-            assert stat(device, f"{hsm}/certs") == "700 iotedge:iotedge"
-            assert device.read("/var/lib/iotedge/hsm/enc_keys/edgelet-master.enc.key")
-            assert "restart" in device.read("/etc/edgecert-standin/applied.log").decode()
+            assert nsdev.sh(f"find {hsm}/certs {hsm}/cert_keys -mindepth 1").stdout == ""
+            assert stat(nsdev, f"{hsm}/certs") == "700 iotedge:iotedge"
+            assert nsdev.read("/var/lib/iotedge/hsm/enc_keys/edgelet-master.enc.key")
+            assert "restart" in nsdev.read("/etc/edgecert-standin/applied.log").decode()
         else:
-            assert device.sh('test -e "$1"', CA_CER).returncode == 1  # stale edge CA gone
-            assert device.read("/var/lib/aziot/keyd/keys/aziot_identityd_master_id")  # kept
+            assert nsdev.sh('test -e "$1"', CA_CER).returncode == 1  # stale edge CA gone
+            assert nsdev.read("/var/lib/aziot/keyd/keys/aziot_identityd_master_id")  # kept
             assert {c.id: c.result for c in rep.checks}["certs-match-private-keys"] == "ok"
         assert rep.checks_ok
-        first = device.snapshot(*ROOTS)
+        first = nsdev.snapshot(*ROOTS)
         again = deploy(make_plan(target, chain), target)
         assert again.outcome == "already-deployed"
-        assert device.snapshot(*ROOTS) == first
+        assert nsdev.snapshot(*ROOTS) == first
         status = device_status(target)
     text = status.describe()
     assert "device CA" in text if legacy else "edge CA: own edge CA" in text
@@ -106,79 +106,79 @@ def test_end_to_end_and_idempotent_rerun(device: NsDevice) -> None:
 
 
 @pytest.mark.device
-def test_sudo_with_password(device: NsDevice) -> None:
-    with connect(device, "edgeadmin", sudo_password=ADMIN_PASSWORD) as target:
+def test_sudo_with_password(nsdev: NsDevice) -> None:
+    with connect(nsdev, "edgeadmin", sudo_password=ADMIN_PASSWORD) as target:
         rep = deploy(make_plan(target, make_chain()), target)
     assert rep.outcome == "deployed" and rep.checks_ok
 
 
 @pytest.mark.device
-def test_wrong_sudo_password_touches_nothing(device: NsDevice) -> None:
-    before = device.snapshot(*ROOTS, "/var/backups")
-    with connect(device, "edgeadmin", sudo_password="not-the-password") as target, \
+def test_wrong_sudo_password_touches_nothing(nsdev: NsDevice) -> None:
+    before = nsdev.snapshot(*ROOTS, "/var/backups")
+    with connect(nsdev, "edgeadmin", sudo_password="not-the-password") as target, \
             pytest.raises(AuthError) as info:
         read_device_state(target, None)
     assert "not-the-password" not in str(info.value) + info.value.hint
     assert info.value.exit_code == 2
-    assert device.snapshot(*ROOTS, "/var/backups") == before
+    assert nsdev.snapshot(*ROOTS, "/var/backups") == before
 
 
 @pytest.mark.device
-@pytest.mark.parametrize("device", ["1.5.21", "1.1.16"], indirect=True)
-def test_apply_failure_restores_byte_for_byte(device: NsDevice) -> None:
-    with connect(device) as target:
+@pytest.mark.parametrize("nsdev", ["1.5.21", "1.1.16"], indirect=True)
+def test_apply_failure_restores_byte_for_byte(nsdev: NsDevice) -> None:
+    with connect(nsdev) as target:
         deploy(make_plan(target, make_chain("old.ca")), target)
-        before = device.snapshot(*ROOTS)
+        before = nsdev.snapshot(*ROOTS)
         plan = make_plan(target, make_chain("new.ca"))
-        device.sh("echo new.ca > /etc/edgecert-standin/fail-apply")
+        nsdev.sh("echo new.ca > /etc/edgecert-standin/fail-apply")
         with pytest.raises(DeployFailedError) as info:
             deploy(plan, target)
         assert "stand-in knob" in info.value.failure
         assert info.value.rollback is not None and info.value.rollback.reapplied
     # files, config, modes and owners exactly as before, and the old chain applied again
-    assert device.snapshot(*ROOTS) == before
-    log = device.read("/etc/edgecert-standin/applied.log").decode().split()
+    assert nsdev.snapshot(*ROOTS) == before
+    log = nsdev.read("/etc/edgecert-standin/applied.log").decode().split()
     assert len(log) == 2  # the first deploy, then the re-apply after the restore
 
 
 @pytest.mark.device
-def test_drift_is_refused_and_nothing_touched(device: NsDevice) -> None:
-    with connect(device) as target:
+def test_drift_is_refused_and_nothing_touched(nsdev: NsDevice) -> None:
+    with connect(nsdev) as target:
         plan = make_plan(target, make_chain())
-        device.sh("echo '# edited by hand' >> /etc/aziot/config.toml")
-        before = device.snapshot(*ROOTS, "/var/backups")
+        nsdev.sh("echo '# edited by hand' >> /etc/aziot/config.toml")
+        before = nsdev.snapshot(*ROOTS, "/var/backups")
         with pytest.raises(DriftError):
             deploy(plan, target)
-    assert device.snapshot(*ROOTS, "/var/backups") == before
+    assert nsdev.snapshot(*ROOTS, "/var/backups") == before
 
 
 @pytest.mark.device
-def test_disk_full_on_the_device(device: NsDevice) -> None:
-    device.sh("install -d -m 755 /var/aziot /var/aziot/certs && "
+def test_disk_full_on_the_device(nsdev: NsDevice) -> None:
+    nsdev.sh("install -d -m 755 /var/aziot /var/aziot/certs && "
               "mount -t tmpfs -o size=8k,mode=0755 tmpfs /var/aziot/certs && "
               "head -c 6000 /dev/zero > /var/aziot/certs/filler")
-    before = device.snapshot(*ROOTS)
+    before = nsdev.snapshot(*ROOTS)
     big = make_chain()
     big = Chain(big.edge_ca_full_chain * 3, big.edge_ca_key, big.root)
-    with connect(device) as target, pytest.raises(DeployError) as info:
+    with connect(nsdev) as target, pytest.raises(DeployError) as info:
         deploy(make_plan(target, big), target)
     assert isinstance(info.value, DeployFailedError)
-    assert device.snapshot(*ROOTS) == before
+    assert nsdev.snapshot(*ROOTS) == before
 
 
 @pytest.mark.device
-def test_connection_dropped_mid_upload_then_rerun(device: NsDevice) -> None:
-    before = device.snapshot(*ROOTS, "/var/backups")
+def test_connection_dropped_mid_upload_then_rerun(nsdev: NsDevice) -> None:
+    before = nsdev.snapshot(*ROOTS, "/var/backups")
     stages = stage_dirs()  # the device shares this machine's /tmp
     chain = make_chain()
     chain = Chain(chain.edge_ca_full_chain + b"\n" * 400_000, chain.edge_ca_key, chain.root)
-    target = connect(device)
+    target = connect(nsdev)
     plan = make_plan(target, chain)
     dropped = []
 
     def progress(ev: ProgressEvent) -> None:
         if ev.step == "upload" and not dropped and ev.done > 0:
-            dropped.append(device.kill_sessions())
+            dropped.append(nsdev.kill_sessions())
 
     try:
         with pytest.raises(ConnectError):
@@ -186,40 +186,40 @@ def test_connection_dropped_mid_upload_then_rerun(device: NsDevice) -> None:
     finally:
         target.close()
     assert dropped and dropped[0] > 0
-    assert device.snapshot(*ROOTS, "/var/backups") == before
+    assert nsdev.snapshot(*ROOTS, "/var/backups") == before
     sweep_new_stage_dirs(stages)
-    with connect(device) as target:
+    with connect(nsdev) as target:
         assert deploy(make_plan(target, chain), target).outcome == "deployed"
 
 
 @pytest.mark.device
-@pytest.mark.parametrize("device", ["1.5.21", "1.1.16"], indirect=True)
-def test_bundle_install_sh_equals_deploy(device: NsDevice, tmp_path: Path) -> None:
+@pytest.mark.parametrize("nsdev", ["1.5.21", "1.1.16"], indirect=True)
+def test_bundle_install_sh_equals_deploy(nsdev: NsDevice, tmp_path: Path) -> None:
     chain = make_chain()
-    with connect(device) as target:
+    with connect(nsdev) as target:
         plan = make_plan(target, chain)
     # the same plan on a second, identical device, through deploy
-    with ns_device(device.version) as twin, connect(twin) as t2:
+    with ns_device(nsdev.version) as twin, connect(twin) as t2:
         deploy(plan, t2)
         expected = twin.snapshot(*ROOTS)
     rep = export_bundle(plan, tmp_path / "bundle")
-    with connect(device) as target:
+    with connect(nsdev) as target:
         stage = target.run(["mktemp", "-d"]).stdout.strip()
         for name in rep.names:
             target.put((tmp_path / "bundle" / name).read_bytes(), f"{stage}/{name}")
         res = target.run(["sh", f"{stage}/install.sh"], sudo=True, check=False)
     assert res.exit_status == 0, res.stdout + res.stderr
-    assert "check\tcerts-match-private-keys\tok" in res.stdout or device.version.startswith("1.1")
-    assert device.snapshot(*ROOTS) == expected
+    assert "check\tcerts-match-private-keys\tok" in res.stdout or nsdev.version.startswith("1.1")
+    assert nsdev.snapshot(*ROOTS) == expected
 
 
 @pytest.mark.device
-def test_eflow_ssh_fallback_as_iotedge_user(device: NsDevice, tmp_path: Path) -> None:
+def test_eflow_ssh_fallback_as_iotedge_user(nsdev: NsDevice, tmp_path: Path) -> None:
     standin = PowerShellStandIn(vm=LocalTarget(), host_dir=tmp_path, module_installed=False)
-    target = connect_eflow(runner=standin, host=device.host, id_rsa=device.key,
-                           ssh_connect=SshTarget.connect, port=device.port,
-                           known_hosts=[device.known_hosts], use_agent=False,
-                           accept_fingerprint=device.fingerprint)
+    target = connect_eflow(runner=standin, host=nsdev.host, id_rsa=nsdev.key,
+                           ssh_connect=SshTarget.connect, port=nsdev.port,
+                           known_hosts=[nsdev.known_hosts], use_agent=False,
+                           accept_fingerprint=nsdev.fingerprint)
     try:
         assert isinstance(target, SshTarget) and target.user == "iotedge-user"
         rep = deploy(make_plan(target, make_chain()), target)
@@ -227,7 +227,7 @@ def test_eflow_ssh_fallback_as_iotedge_user(device: NsDevice, tmp_path: Path) ->
         target.close()
     assert rep.outcome == "deployed"
     # nothing left owned by iotedge-user outside its home
-    assert device.sh("find /var/aziot /etc/aziot -user iotedge-user").stdout == ""
+    assert nsdev.sh("find /var/aziot /etc/aziot -user iotedge-user").stdout == ""
 
 
 def test_no_host_file_was_touched() -> None:
@@ -242,7 +242,7 @@ def _cli_target(dev: NsDevice, user: str = "edgeops") -> list[str]:
 
 
 @pytest.mark.device
-def test_cli_deploy_dry_run_then_deploy_then_status(device: NsDevice, tmp_path: Path,
+def test_cli_deploy_dry_run_then_deploy_then_status(nsdev: NsDevice, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import io
@@ -251,51 +251,51 @@ def test_cli_deploy_dry_run_then_deploy_then_status(device: NsDevice, tmp_path: 
 
     cert, key, root = make_chain().write(tmp_path / "chain")
     files = ["--edge-ca-cert", str(cert), "--edge-ca-key", str(key), "--trust-bundle", str(root)]
-    before = device.snapshot(*ROOTS, "/var/backups")
-    assert main(["deploy", *_cli_target(device), "--iotedge", "auto", *files,
+    before = nsdev.snapshot(*ROOTS, "/var/backups")
+    assert main(["deploy", *_cli_target(nsdev), "--iotedge", "auto", *files,
                  "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "IoT Edge 1.5.21" in out and "+[edge_ca]" in out and "c2VjcmV0a2V5" not in out
-    assert device.snapshot(*ROOTS, "/var/backups") == before
+    assert nsdev.snapshot(*ROOTS, "/var/backups") == before
     # with the sudo password on stdin (never on a command line)
     monkeypatch.setattr("sys.stdin", io.StringIO(ADMIN_PASSWORD + "\n"))
-    assert main(["deploy", *_cli_target(device, "edgeadmin"), "--password-stdin",
+    assert main(["deploy", *_cli_target(nsdev, "edgeadmin"), "--password-stdin",
                  "--iotedge", "auto", *files, "--yes"]) == 0
     out = capsys.readouterr().out
     assert "deployed to edgeadmin@" in out and "certs-match-private-keys: ok" in out
     assert ADMIN_PASSWORD not in out
-    assert main(["device", "status", *_cli_target(device)]) == 0
+    assert main(["device", "status", *_cli_target(nsdev)]) == 0
     out = capsys.readouterr().out
     assert "own edge CA" in out and "days left" in out and "(deployed)" in out
 
 
 @pytest.mark.device
-def test_cli_exit_code_1_when_rolled_back(device: NsDevice, tmp_path: Path,
+def test_cli_exit_code_1_when_rolled_back(nsdev: NsDevice, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     from core.cli import main
 
     cert, key, root = make_chain().write(tmp_path / "chain")
-    device.sh("touch /etc/edgecert-standin/fail-apply")
-    code = main(["deploy", *_cli_target(device), "--iotedge", "1.5", "--edge-ca-cert", str(cert),
+    nsdev.sh("touch /etc/edgecert-standin/fail-apply")
+    code = main(["deploy", *_cli_target(nsdev), "--iotedge", "1.5", "--edge-ca-cert", str(cert),
                  "--edge-ca-key", str(key), "--trust-bundle", str(root), "--yes"])
     err = capsys.readouterr().err
     # the re-apply of the old config is refused too (knob without a subject): exit 3, and the
     # message says where the backup and restore.sh are
     assert code == 3
     assert "ROLLBACK INCOMPLETE" in err and "restore.sh" in err and "Traceback" not in err
-    device.sh("echo device1.ca > /etc/edgecert-standin/fail-apply")
-    code = main(["deploy", *_cli_target(device), "--iotedge", "1.5", "--edge-ca-cert", str(cert),
+    nsdev.sh("echo device1.ca > /etc/edgecert-standin/fail-apply")
+    code = main(["deploy", *_cli_target(nsdev), "--iotedge", "1.5", "--edge-ca-cert", str(cert),
                  "--edge-ca-key", str(key), "--trust-bundle", str(root), "--yes"])
     assert code == 1
     assert "rolled back from /var/backups/edgecert/" in capsys.readouterr().err
 
 
 @pytest.mark.device
-def test_eflow_cmdlets_stand_in_over_the_device(device: NsDevice, tmp_path: Path) -> None:
+def test_eflow_cmdlets_stand_in_over_the_device(nsdev: NsDevice, tmp_path: Path) -> None:
     """EFLOW through the strict PowerShell stand-in whose VM is the loopback device."""
     from core.targets.eflow import EflowTarget
 
-    with connect(device, "iotedge-user") as vm:
+    with connect(nsdev, "iotedge-user") as vm:
         standin = PowerShellStandIn(vm=vm, host_dir=tmp_path)
         target = EflowTarget(runner=standin, host_tmp=tmp_path,
                              windows_path=standin.windows_path)
@@ -303,23 +303,23 @@ def test_eflow_cmdlets_stand_in_over_the_device(device: NsDevice, tmp_path: Path
         assert plan.config.before is not None and b"connection_string" in plan.config.before
         rep = deploy(plan, target)
     assert rep.outcome == "deployed" and rep.checks_ok
-    assert stat(device, "/var/aziot/secrets/edge-ca.key.pem") == "600 aziotks:aziotks"
-    assert device.read(plan.config.path) == plan.config.after
+    assert stat(nsdev, "/var/aziot/secrets/edge-ca.key.pem") == "600 aziotks:aziotks"
+    assert nsdev.read(plan.config.path) == plan.config.after
     assert any("Copy-EflowVmFile" in s and "-pushFile" in s for s in standin.scripts)
-    assert device.sh("find /var/aziot /etc/aziot -user iotedge-user").stdout == ""
+    assert nsdev.sh("find /var/aziot /etc/aziot -user iotedge-user").stdout == ""
 
 
 @pytest.mark.device
-def test_hostname_change_refusal_is_explained(device: NsDevice) -> None:
+def test_hostname_change_refusal_is_explained(nsdev: NsDevice) -> None:
     # the config already names a new hostname (edited by hand, never applied) and Edge
     # containers exist: the runtime refuses every apply, the old one included
-    device.sh("echo olddev > /etc/edgecert-standin/applied-hostname && "
+    nsdev.sh("echo olddev > /etc/edgecert-standin/applied-hostname && "
               "touch /etc/edgecert-standin/edge-containers")
-    before = device.snapshot(*ROOTS)
-    with connect(device) as target, pytest.raises(RollbackFailedError) as info:
+    before = nsdev.snapshot(*ROOTS)
+    with connect(nsdev) as target, pytest.raises(RollbackFailedError) as info:
         deploy(make_plan(target, make_chain()), target)
     err = info.value
     assert err.exit_code == 3
     assert err.rollback.restored and not err.rollback.reapplied
     assert "sudo iotedge system stop" in err.hint and "files are back" in err.hint
-    assert device.snapshot(*ROOTS) == before
+    assert nsdev.snapshot(*ROOTS) == before
