@@ -156,6 +156,11 @@ def _date_findings(cert: x509.Certificate, role: str, release: EdgeRelease,
 def _sig_finding(cert: x509.Certificate, role: str) -> Finding | None:
     algo = cert.signature_hash_algorithm
     if isinstance(algo, hashes.SHA1 | hashes.MD5):
+        if is_self_issued(cert):
+            # A trust anchor's self-signature is not checked by TLS clients: only a warning.
+            return Finding("warning", "weak-signature",
+                           f"the {role} signs itself with {algo.name.upper()}",
+                           "Plan to replace this root with a SHA-256 one.", _label(cert))
         return Finding("error", "weak-signature",
                        f"the {role} is signed with {algo.name.upper()}",
                        "Re-issue it with SHA-256; TLS libraries refuse SHA-1 signatures.",

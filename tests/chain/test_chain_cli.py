@@ -264,3 +264,16 @@ def test_import_signed_refuses_an_unusable_edge_ca(
                        "--iotedge", version)
     assert code == 1 and expect in err and "hint:" in err
     assert not final.exists()
+
+
+def test_inspect_asks_for_a_pfx_password(capsys: pytest.CaptureFixture[str],
+                                          ec_chain: ChainFiles, tmp_path: Path) -> None:
+    pfx = tmp_path / "p.pfx"
+    openssl("pkcs12", "-export", "-in", ec_chain.edge_ca_cert, "-inkey", ec_chain.edge_ca_key,
+            "-passout", "pass:hunter2", "-out", pfx)
+    code, _, err = run(capsys, "chain", "inspect", pfx)
+    assert code == 2 and "password" in err and "--password-file" in err
+    pw = tmp_path / "pw"
+    pw.write_text("hunter2")
+    code, stdout, _ = run(capsys, "chain", "inspect", pfx, "--password-file", pw)
+    assert code == 0 and "CN=dev-01.ca" in stdout and "hunter2" not in stdout

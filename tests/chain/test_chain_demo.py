@@ -228,3 +228,25 @@ def test_keys_are_independent(demo_chains: dict[tuple[str, str], ChainFiles]) ->
                                             serialization.PublicFormat.SubjectPublicKeyInfo)
                 for k in keys}
         assert len(spki) == 3
+
+
+def test_independent_keys_are_generated_concurrently(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One thread per key: three slow key generations overlap instead of adding up."""
+    import threading
+    import time
+
+    import core.chain.keys as keys_mod
+
+    threads: set[int] = set()
+    real = keys_mod.generate_key
+
+    def slow(kt: KeyType) -> object:
+        threads.add(threading.get_ident())
+        time.sleep(0.3)
+        return real(KeyType.EC_P256)
+
+    monkeypatch.setattr(keys_mod, "generate_key", slow)
+    start = time.perf_counter()
+    keys = keys_mod.generate_keys([KeyType.RSA_4096] * 3)
+    assert time.perf_counter() - start < 0.8
+    assert len(threads) == 3 and len(keys) == 3

@@ -284,3 +284,15 @@ def test_validate_a_dropped_pfx_and_bytes(ec_chain: ChainFiles, tmp_path: Path) 
     assert not report.ok and "root-missing" in {f.code for f in report.findings}
     with pytest.raises(UnreadableFileError, match="<bytes #2>"):
         load_material([ec_chain.edge_ca_cert.read_bytes(), b"garbage"])
+
+
+def test_sha1_self_signed_root_is_only_a_warning(tmp_path: Path) -> None:
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-sha1", "-keyout", tmp_path / "root.key", "-subj", "/CN=Old Root", "-days", "60",
+            "-out", tmp_path / "root.pem")
+    root = Ca(load_file(tmp_path / "root.pem").certs[0], load_file(tmp_path / "root.key").keys[0])
+    edge = make_cert("dev.ca", issuer=root, pathlen=0)
+    report = validate_chain(_m(edge.cert), key=edge.key, trust_bundle=_m(root.cert),
+                            release=R15)
+    f = next(f for f in report.findings if f.code == "weak-signature")
+    assert f.severity == "warning" and f.subject == "Old Root" and report.ok
