@@ -277,3 +277,16 @@ def test_inspect_asks_for_a_pfx_password(capsys: pytest.CaptureFixture[str],
     pw.write_text("hunter2")
     code, stdout, _ = run(capsys, "chain", "inspect", pfx, "--password-file", pw)
     assert code == 0 and "CN=dev-01.ca" in stdout and "hunter2" not in stdout
+
+
+def test_demo_warns_below_the_release_window(capsys: pytest.CaptureFixture[str],
+                                             tmp_path: Path) -> None:
+    code, stdout, _ = run(capsys, "chain", "demo", "--out", tmp_path / "a", "--name", "gw",
+                          "--key-type", "ec-p256", "--days", "5")
+    assert code == 0 and "warning expires-soon [gw.ca]" in stdout and "under 7 days" in stdout
+    code, stdout, _ = run(capsys, "chain", "demo", "--out", tmp_path / "b", "--name", "gw",
+                          "--key-type", "ec-p256", "--days", "60", "--iotedge", "1.1")
+    assert code == 0 and "device CA expires in" in stdout and "under 90 days" in stdout
+    code, stdout, _ = run(capsys, "chain", "demo", "--out", tmp_path / "c", "--name", "gw",
+                          "--key-type", "ec-p256", "--days", "60")
+    assert code == 0 and "expires-soon" not in stdout
