@@ -44,6 +44,12 @@ class PreviewPage(Page):
         self.diff.set_diff("", "", "")
         self.checklist.set_plan(None)
         self.warnings.setText("")
+        if not self.state.chain_ready():
+            self.status.setText(
+                "The certificate chain is not ready for IoT Edge "
+                f"{self.state.release_key} (still being made, or it has errors): go Back to "
+                "the Certificate chain page.")
+            return
         self.status.setText("Computing the plan…")
         self.run(backend.make_preview, backend.plan_request(self.state),
                  on_success=self._show, on_failure=self._failed)

@@ -291,6 +291,12 @@ class TargetPage(Page):
                         f"the version was switched to {version}.")
             self.state.release_key = version
             self.state.forget_plan()
+            self.state.assume_release = False
+            chain_page = self.wiz.page(1)  # PageId.CHAIN: check the chain against its rules
+            revalidate = getattr(chain_page, "revalidate", None)
+            if callable(revalidate) and self.state.chain is not None:
+                message += " The certificate chain is checked again for that version."
+                revalidate()
         self.status.setText(message)
         self._show_device_state()
         self.completeChanged.emit()

@@ -159,3 +159,28 @@ def test_apply_that_keeps_failing_is_shown_with_what_to_do(
     device15.fail_apply_off()
     after = device15.snapshot(*ROOTS)
     assert {k: v for k, v in after.items() if not k.startswith("/var/backups")} == before
+
+
+def test_version_detected_on_the_device_rechecks_the_chain(
+        qtbot: QtBot, dialog_log: DialogLog, device11: Device, tmp_path: Path) -> None:
+    """Chosen 1.5 on page 1, but the device runs 1.1: the wizard switches and remakes the demo
+    chain for 1.1's rules (a device CA without pathlen) before the preview."""
+    state = _state(device11, tmp_path, "edgeadmin", release_key="1.5")
+    w = SetupWizard(state, remember=False)
+    qtbot.addWidget(w)
+    _KEEP.append(w)
+    w.show()
+    for expected in (PageId.CHAIN, PageId.DEVICE, PageId.TARGET):
+        _next(qtbot, w, expected, dialog_log)
+    assert state.chain.rows[-1].pathlen == 0
+    w.page(PageId.TARGET).test_button.click()  # type: ignore[attr-defined]
+    chain_page = w.page(PageId.CHAIN)
+    qtbot.waitUntil(lambda: state.release_key == "1.1", timeout=30000)
+    assert "1.1" in w.page(PageId.TARGET).status.text()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: not chain_page.busy and state.chain is not None, timeout=60000)
+    assert state.chain.rows[-1].role == "Device CA" and state.chain.rows[-1].pathlen is None
+    preview = _next(qtbot, w, PageId.PREVIEW, dialog_log)
+    qtbot.waitUntil(lambda: state.plan is not None or dialog_log.errors != [], timeout=60000)
+    assert dialog_log.errors == []
+    assert state.plan.plan.config.path == "/etc/iotedge/config.yaml"
+    assert preview.isComplete()
