@@ -102,11 +102,13 @@ def test_ssh_device_demo_chain_to_summary(qtbot: QtBot, dialog_log: DialogLog,
     assert "/var/backups/edgecert" in facts and "Edge CA expires" in facts
 
 
-def test_sudo_password_is_used_and_never_shown(qtbot: QtBot, dialog_log: DialogLog,
+def test_password_login_and_sudo_password_never_shown(qtbot: QtBot, dialog_log: DialogLog,
                                                device15: Device, tmp_path: Path) -> None:
     account = device15.accounts["pwadmin"]
     assert account.password
-    state = _state(device15, tmp_path, "pwadmin", sudo_password=account.password)
+    # password login (no key) and the same password for sudo
+    state = _state(device15, tmp_path, "pwadmin", sudo_password=account.password,
+                   use_password=True, ssh_password=account.password, key_file="")
     _w, deploy = _run(qtbot, dialog_log, state)
     assert deploy.outcome == "done", dialog_log.errors  # type: ignore[attr-defined]
     log = deploy.log.toPlainText()  # type: ignore[attr-defined]
