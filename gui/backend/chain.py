@@ -161,9 +161,14 @@ def issue_from_ca(req: ChainRequest, *, progress: ProgressCallback | None = None
     files = chain.issue_edge_ca(
         ca_cert=Path(req.ca_cert).expanduser(), ca_key=Path(req.ca_key).expanduser(),
         out_dir=req.out_dir / f"edge-ca-{_stamp()}", name=req.device_id,
-        release=_release(req.release_key), ca_password=req.passwords.get(req.ca_key),
+        release=_release(req.release_key), ca_password=_password(req, req.ca_key),
         key_type=_key_type(req.key_type, default="rsa-2048"), progress=progress, cancel=cancel)
     return _from_chain_files(files, req.release_key)
+
+
+def _password(req: ChainRequest, path: str) -> str | None:
+    """The password given for ``path`` (core names files by their expanded path)."""
+    return req.passwords.get(str(Path(path).expanduser())) or req.passwords.get(path)
 
 
 def csr_dir(req: ChainRequest) -> Path:
