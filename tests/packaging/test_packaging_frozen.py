@@ -79,4 +79,4 @@ def test_frozen_self_test_catches_a_broken_bundle(frozen_app: Path, tmp_path: Pa
     assert result.returncode == 1
     text = report.read_text(encoding="utf-8")
     assert "FAIL " in text and "versions.toml" in text
-    assert "FAILED at step resources" in text
+    assert "self-test FAILED at step" in text
