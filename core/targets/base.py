@@ -35,6 +35,22 @@ def quote_argv(argv: Sequence[str]) -> str:
     return " ".join(shlex.quote(a) for a in argv)
 
 
+def raise_if_failed(result: CommandResult, *, where: str, place: str = "") -> CommandResult:
+    """``result`` unchanged, or RemoteCommandError when it exited non-zero.
+
+    ``place`` is added to the message (e.g. ``" in the EFLOW VM"``).
+    """
+    if not result.ok:
+        from core.errors import RemoteCommandError
+
+        raise RemoteCommandError(
+            f"{quote_argv(result.argv)} failed{place} with exit status {result.exit_status}",
+            where=where, exit_status=result.exit_status, output=result.stderr[-2000:],
+            hint="Read the command output above; nothing else was run after it.",
+        )
+    return result
+
+
 @runtime_checkable
 class Target(Protocol):
     """A device edgecert can deploy to."""

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Any, Protocol
 
-from core.errors import ConnectError, RemoteCommandError, TargetError, UsageError
+from core.errors import ConnectError, TargetError, UsageError
 from core.progress import CancelToken, ProgressCallback, report
-from core.targets.base import CommandResult, Target, quote_argv
+from core.targets.base import CommandResult, Target, quote_argv, raise_if_failed
 
 log = logging.getLogger(__name__)
 
@@ -191,12 +191,8 @@ class EflowTarget:
                 hint="EFLOW's iotedge-user normally has passwordless sudo; check /etc/sudoers.d.",
             )
         result = CommandResult(tuple(argv), status, stdout, err)
-        if check and not result.ok:
-            raise RemoteCommandError(
-                f"{quote_argv(argv)} failed in the EFLOW VM with exit status {status}",
-                where=self.name, exit_status=status, output=err[-2000:],
-                hint="Read the command output above; nothing else was run after it.",
-            )
+        if check:
+            raise_if_failed(result, where=self.name, place=" in the EFLOW VM")
         return result
 
     def put(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from core.errors import AuthError, ConnectError, RemoteCommandError
 from core.progress import CancelToken, ProgressCallback, report
-from core.targets.base import CommandResult, quote_argv
+from core.targets.base import CommandResult, quote_argv, raise_if_failed
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,8 @@ class LocalTarget:
                 hint="Give the right sudo password, or allow passwordless sudo for this user.",
             )
         result = CommandResult(tuple(argv), proc.returncode, out, err.replace(SUDO_PROMPT, ""))
-        if check and not result.ok:
-            raise RemoteCommandError(
-                f"{quote_argv(argv)} failed with exit status {proc.returncode}",
-                where=self.name, exit_status=proc.returncode, output=result.stderr[-2000:],
-                hint="Read the command output above; nothing else was run after it.",
-            )
+        if check:
+            raise_if_failed(result, where=self.name)
         return result
 
     def put(
