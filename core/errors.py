@@ -76,6 +76,20 @@ class CorruptFileError(UnreadableFileError):
     """The file looks like a known format but its content is damaged."""
 
 
+class DevicePathError(UsageError):
+    """A device path is not absolute and normalised, holds a control character, or lies
+    outside the release's folders and the folders named with ``--device-folder``."""
+
+
+class PreflightError(InputError):
+    """The files to install failed the pre-flight check; ``findings`` lists every error."""
+
+    def __init__(self, message: str, *, findings: tuple[object, ...] = (), hint: str = "",
+                 where: str | None = None) -> None:
+        super().__init__(message, hint=hint, where=where)
+        self.findings = findings
+
+
 # ---- certificate chain -------------------------------------------------------------------------
 
 

@@ -108,6 +108,8 @@ class Plan:
     """Certificate-related ``iotedge check`` ids to report after apply."""
     readable: tuple[ReadableBy, ...] = ()
     warnings: tuple[str, ...] = ()
+    device_folders: tuple[str, ...] = ()
+    """Folders outside the release's own that the user named for the files (--device-folder)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view, secrets reduced to size and sha256."""
@@ -151,4 +153,5 @@ class Plan:
             "check_ids": list(self.check_ids),
             "readable": [{"path": r.path, "user": r.user} for r in self.readable],
             "warnings": list(self.warnings),
+            "device_folders": list(self.device_folders),
         }

@@ -21,10 +21,11 @@ import datetime as dt
 import hashlib
 import posixpath
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.config.device_paths import check_device_folder, check_install_path
 from core.config.diff import config_diff
 from core.config.settings import CertSettings, Preloaded
 from core.config.toml_edit import edit_config_toml
@@ -107,7 +108,8 @@ def _decode(data: bytes | None, where: str) -> str | None:
 
 
 def _files(release: EdgeRelease, platform: Platform, settings: CertSettings,
-           given: dict[FileRole, bytes | None]) -> tuple[list[InstallFile], list[str]]:
+           given: dict[FileRole, bytes | None], folders: tuple[str, ...] = ()
+           ) -> tuple[list[InstallFile], list[str]]:
     """Files to install and warnings about expected files not given."""
     legacy = release.is_legacy
     cert_owner = "iotedge" if legacy else "aziotcs"
@@ -137,6 +139,9 @@ def _files(release: EdgeRelease, platform: Platform, settings: CertSettings,
         assert uri is not None
         path = file_uri_path(uri, where=role)
         data = given.get(role)
+        if data is not None:
+            check_install_path(path, rel=release, platform=platform, folders=folders,
+                               what=f"the {role} path")
         if data is None:
             warnings.append(f"{path} ({role}) is not installed by edgecert: it must already be "
                             "on the device")
@@ -240,6 +245,7 @@ def build_plan(
     template: bytes | None = None,
     cert_lifetime: dt.timedelta | None = None,
     edge_ca_cn: str | None = None,
+    device_folders: Sequence[str] = (),
 ) -> Plan:
     """Compute everything a deploy does, without touching anything.
 
@@ -254,6 +260,8 @@ def build_plan(
         template: the device's ``config.toml.edge.template`` bytes, used when it has no config.
         cert_lifetime: the edge CA lifetime, to check a time-based renewal threshold.
         edge_ca_cn: the edge CA CN, to compare with the configured hostname.
+        device_folders: folders outside the release's own where files may go, named
+            explicitly by the user (``--device-folder``); each is checked.
 
     Returns:
         The plan; ``plan.warnings`` holds every warning (quickstart, partial 1.1 triple, …).
@@ -263,10 +271,14 @@ def build_plan(
         ConfigParseError: the current config or template does not parse.
         SettingsError: the settings contradict each other or the release.
         ConfigValidationError: the resulting config has errors (listed in ``findings``).
+        DevicePathError: a file would go to a path that is not normalised, holds a control
+            character, or lies outside the release's folders and ``device_folders``.
     """
     if platform not in release.platforms:
         raise UsageError(f"{release.label} does not run on {platform}",
                          hint=f"Choose one of: {', '.join(release.platforms)}.")
+    folders = tuple(dict.fromkeys(check_device_folder(f, platform=platform)
+                                  for f in device_folders))
     if platform == "windows":
         config_path = release.config_path_windows or release.config_path
     else:
@@ -296,7 +308,8 @@ def build_plan(
     warnings += _describe(findings)
 
     files, missing = _files(release, platform, settings, {
-        "edge-ca-cert": edge_ca_cert, "edge-ca-key": edge_ca_key, "trust-bundle": trust_bundle})
+        "edge-ca-cert": edge_ca_cert, "edge-ca-key": edge_ca_key, "trust-bundle": trust_bundle},
+        folders)
     warnings += missing
     if settings.pkcs11 is not None:
         warnings.append("With PKCS#11 configured, keys the runtime generates live in the HSM; "
@@ -328,6 +341,7 @@ def build_plan(
         check_ids=CHECK_IDS_LEGACY if release.is_legacy else CHECK_IDS,
         readable=tuple(_readable(release, platform, files)),
         warnings=tuple(warnings),
+        device_folders=folders,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from core.config.device_paths import check_plan_paths, check_syntax
 from core.deploy.shlib import BACKUP_ROOT, LIBRARY
 from core.errors import UsageError
 from core.plan import Plan
@@ -27,12 +28,8 @@ class StagedFile:
 
 
 def _check_path(path: str, what: str) -> str:
-    if not path.startswith("/") or any(c in path for c in "\t\n\r\0"):
-        raise UsageError(
-            f"the plan's {what} path {path!r} is not a plain absolute device path",
-            hint="Device paths must be absolute and must not contain tabs or line breaks.",
-        )
-    return path
+    # Each path was confined by check_plan_paths; this keeps every field of a line plain.
+    return check_syntax(path, platform="linux", what=f"the plan's {what} path")
 
 
 def _check_word(value: str, what: str) -> str:
@@ -67,13 +64,16 @@ def render_steps(plan: Plan, *, backup_root: str = BACKUP_ROOT) -> str:
         The text, one step per line; fields are tab-separated, the device path comes last.
 
     Raises:
-        UsageError: the plan is for Windows, or holds a path the device shell cannot take.
+        UsageError: the plan is for Windows.
+        DevicePathError: a path is not absolute and normalised, holds a control character,
+            or lies outside the release's folders and the plan's named folders.
     """
     if plan.platform == "windows":
         raise UsageError(
             "a Windows-containers plan cannot run through the device shell library",
             hint="Deploy 1.1 on Windows with the local target on that Windows computer.",
         )
+    check_plan_paths(plan)
     lines = [
         _line("edgecert-steps", str(STEPS_VERSION)),
         _line("release", plan.release),
@@ -91,7 +91,7 @@ def render_steps(plan: Plan, *, backup_root: str = BACKUP_ROOT) -> str:
         lines.append(_line("readable", _check_word(r.user, "user"),
                            _check_path(r.path, "readable")))
     lines.append(_line("config", CONFIG_NAME, f"{cfg.mode:04o}", _check_word(cfg.owner, "owner"),
-                       _check_word(cfg.group, "group"), cfg.path))
+                       _check_word(cfg.group, "group"), _check_path(cfg.path, "config")))
     lines += [_line("clear", _check_path(p, "clear")) for p in plan.clear.files]
     lines += [_line("clear-contents", _check_path(p, "clear")) for p in plan.clear.dir_contents]
     lines += [_line("apply", *_argv(c.argv)) for c in plan.apply]

@@ -19,7 +19,7 @@ from core.config.planning import (
 )
 from core.config.settings import AutoRenew, CertSettings, Issued, Pkcs11, Preloaded, Quickstart
 from core.config.uris import file_uri
-from core.errors import UsageError
+from core.errors import DevicePathError, UsageError
 from core.plan import EnsureDir, ReadableBy
 from core.versions import release
 
@@ -179,8 +179,12 @@ def test_refusals(chain: tuple[bytes, bytes, bytes]) -> None:
         build_plan(release=R15, platform="linux", settings=CertSettings(Quickstart(30)),
                    current_config=MINIMAL, edge_ca_key=key)
     system = CertSettings(Preloaded("file:///etc/edge-ca.pem", "file:///etc/edge-ca.key"))
-    with pytest.raises(UsageError, match="system directory"):
+    with pytest.raises(DevicePathError, match=r"outside the folders of IoT Edge 1\.5"):
         build_plan(release=R15, platform="linux", settings=system, current_config=MINIMAL,
+                   edge_ca_cert=cert, edge_ca_key=key)
+    aziot = CertSettings(Preloaded("file:///etc/aziot/edge-ca.pem", "file:///etc/aziot/k.pem"))
+    with pytest.raises(UsageError, match="system directory"):
+        build_plan(release=R15, platform="linux", settings=aziot, current_config=MINIMAL,
                    edge_ca_cert=cert, edge_ca_key=key)
     with pytest.raises(UsageError, match="empty"):
         build_plan(release=R15, platform="linux", settings=_preloaded(), current_config=MINIMAL,
@@ -207,7 +211,7 @@ def test_cert_and_key_in_one_directory_keep_it_root_owned(
     cert, key, _ = chain
     settings = CertSettings(Preloaded("file:///opt/edge/ca.pem", "file:///opt/edge/ca.key"))
     plan = build_plan(release=R15, platform="linux", settings=settings, current_config=MINIMAL,
-                      edge_ca_cert=cert, edge_ca_key=key)
+                      edge_ca_cert=cert, edge_ca_key=key, device_folders=("/opt/edge",))
     assert plan.dirs == (EnsureDir("/opt/edge", 0o755, "root", "root"),)
 
 

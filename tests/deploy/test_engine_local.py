@@ -41,7 +41,7 @@ def test_deploy_installs_everything_with_modes_and_owners(sandbox: Sandbox) -> N
     assert rep.outcome == "deployed"
     assert [c.result for c in rep.checks] == ["ok"]
     r = sandbox.root
-    assert (r / "var/aziot/certs/edge-ca.pem").read_bytes() == b"CERT 1\n"
+    assert (r / "var/aziot/certs/edge-ca.pem").read_bytes() == plan.files[0].data
     assert owner(r / "var/aziot/certs/edge-ca.pem") == (CERT_USER, CERT_GROUP, 0o644)
     assert owner(r / "var/aziot/secrets/edge-ca.key.pem") == (KEY_USER, KEY_GROUP, 0o600)
     assert owner(r / "var/aziot/secrets") == (KEY_USER, KEY_GROUP, 0o700)

@@ -62,7 +62,7 @@ def test_deploy_success_then_summary(qtbot: QtBot, dialog_log: DialogLog, sandbo
     assert "bytes uploaded" in page.bytes_label.text()
     log = page.log.toPlainText()
     assert "uploading" in log and "deployed" in log
-    assert Path(sandbox.p("var/aziot/certs/edge-ca.pem")).read_bytes() == b"CERT 1\n"
+    assert Path(sandbox.p("var/aziot/certs/edge-ca.pem")).read_bytes() == plan.files[0].data
     assert page.isComplete()
     w.next()
     summary = w.page(PageId.SUMMARY)
