@@ -81,6 +81,10 @@ class DevicePathError(UsageError):
     outside the release's folders and the folders named with ``--device-folder``."""
 
 
+class ReleaseMismatchError(UsageError):
+    """The IoT Edge version named on the command line is not the one the device reports."""
+
+
 class PreflightError(InputError):
     """The files to install failed the pre-flight check; ``findings`` lists every error."""
 

@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.deploy.preflight import require_preflight
 from core.deploy.shlib import BACKUP_ROOT
 from core.deploy.steps import StagedFile, staged_files
 from core.errors import UnreadableFileError, UsageError
@@ -167,9 +168,12 @@ def export_bundle(
         Where the bundle went and its file names.
 
     Raises:
+        PreflightError: the plan's files fail the pre-flight; nothing is written.
+        DevicePathError: a device path of the plan breaks the path rule; nothing is written.
         UsageError: the plan is for Windows containers, or ``out`` is a non-empty folder.
         UnreadableFileError: ``out`` cannot be written.
     """
+    require_preflight(plan)
     contents = _contents(plan, backup_root)
     names = tuple(n for n, _, _ in contents)
     try:

@@ -212,6 +212,11 @@ def _pkcs12_has_mac(data: bytes) -> bool | None:
         return None
 
 
+def is_pkcs12(data: bytes) -> bool:
+    """Whether ``data`` is a binary PKCS#12/PFX file (a container of certificates and a key)."""
+    return b"-----BEGIN " not in data and _pkcs12_has_mac(data) is not None
+
+
 def _load_der(data: bytes, password: bytes | None, where: str) -> Material:
     with contextlib.suppress(Exception):
         return Material((x509.load_der_x509_certificate(data),), (), (where,))

@@ -121,8 +121,9 @@ def _key_size_finding(cert: x509.Certificate, role: str) -> Finding | None:
 
 
 def _date_findings(cert: x509.Certificate, role: str, release: EdgeRelease,
-                   now: dt.datetime) -> list[Finding]:
+                   now: dt.datetime, warn_days: int | None = None) -> list[Finding]:
     out: list[Finding] = []
+    window = max(release.expiry_warning_days, warn_days or 0)
     label = _label(cert)
     nb, na = cert.not_valid_before_utc, cert.not_valid_after_utc
     if now < nb:
@@ -133,11 +134,13 @@ def _date_findings(cert: x509.Certificate, role: str, release: EdgeRelease,
         out.append(Finding("error", "expired",
                            f"the {role} expired on {na:%Y-%m-%d}",
                            "Issue a new certificate.", label))
-    elif na - now < dt.timedelta(days=release.expiry_warning_days):
+    elif na - now < dt.timedelta(days=window):
         days = (na - now).days
+        why = (f"IoT Edge {release.key} warns under {release.expiry_warning_days} days"
+               if window == release.expiry_warning_days else
+               f"a deploy should leave at least {window} days")
         out.append(Finding("warning", "expires-soon",
-                           f"the {role} expires in {days} days ({na:%Y-%m-%d}); IoT Edge "
-                           f"{release.key} warns under {release.expiry_warning_days} days",
+                           f"the {role} expires in {days} days ({na:%Y-%m-%d}); {why}",
                            "Plan its renewal, or issue it with a longer lifetime.", label))
     if release.not_after_limit is not None:
         if na >= _Y2050:
@@ -176,6 +179,7 @@ def validate_chain(
     release: EdgeRelease,
     hostname: str | None = None,
     now: dt.datetime | None = None,
+    warn_days: int | None = None,
 ) -> ChainReport:
     """Validate an edge CA file (certificate + chain), its key and the trust bundle.
 
@@ -186,6 +190,8 @@ def validate_chain(
         release: the target IoT Edge release (pathlen, date and wording rules).
         hostname: the device hostname, which the edge CA CN must differ from.
         now: the reference time (default: now).
+        warn_days: warn when a certificate ends within this many days, if that is longer
+            than the release's own warning period (a deploy asks for 30).
     """
     now = now or dt.datetime.now(dt.UTC)
     term = release.ca_term
@@ -244,7 +250,7 @@ def validate_chain(
                         ("On 1.1 the device CA issues a workload CA, so it needs no pathlen or "
                          "pathlen ≥ 1." if release.is_legacy and i == 0 else
                          "Issue it with a larger pathlen (or none)."), _label(cert)))
-        findings.extend(_date_findings(cert, role, release, now))
+        findings.extend(_date_findings(cert, role, release, now, warn_days))
         add(_key_size_finding(cert, role))
         add(_sig_finding(cert, role))
 
@@ -323,6 +329,7 @@ def check_files(
     release: EdgeRelease,
     hostname: str | None = None,
     now: dt.datetime | None = None,
+    warn_days: int | None = None,
 ) -> ChainReport:
     """``validate_chain`` for three loaded files (a PFX may hold cert and key together)."""
     keys: Sequence[PrivateKey] = list(key_file.keys) + list(cert_file.keys)
@@ -330,7 +337,7 @@ def check_files(
     key = next((k for k in keys for c in leaves if key_matches(k, c)),
                keys[0] if keys else None)
     return validate_chain(cert_file, key=key, trust_bundle=trust_bundle, release=release,
-                          hostname=hostname, now=now)
+                          hostname=hostname, now=now, warn_days=warn_days)
 
 
 def validate(

@@ -15,11 +15,20 @@ from typing import Any
 
 from core.bundle import export_bundle
 from core.cli import config as config_cli
-from core.config.planning import build_plan, default_paths
+from core.config.device_paths import check_device_folder
+from core.config.planning import DevicePaths, default_paths
 from core.deploy import deploy, read_device_state
+from core.deploy.preflight import (
+    CheckedPlan,
+    Inputs,
+    Preflight,
+    check_device_release,
+    describe_finding,
+    load_inputs,
+    plan_deploy,
+)
 from core.deploy.status import device_status
 from core.errors import UsageError
-from core.plan import Plan
 from core.progress import ProgressEvent
 from core.targets.base import Target
 from core.versions import EdgeRelease, Platform, release
@@ -35,7 +44,6 @@ def register(subparsers: Any) -> None:
     _ssh_options(dep)
     _plan_options(dep, device=True)
     dep.add_argument("--dry-run", action="store_true", help="show the plan only")
-    dep.add_argument("--yes", action="store_true", help="do not ask before deploying")
     dep.set_defaults(func=_cmd_deploy, platform_fixed=None)
 
     dev = subparsers.add_parser("device", help="look at a device")
@@ -52,7 +60,6 @@ def register(subparsers: Any) -> None:
     _eflow_options(edep)
     _plan_options(edep, device=True, platform=False)
     edep.add_argument("--dry-run", action="store_true", help="show the plan only")
-    edep.add_argument("--yes", action="store_true", help="do not ask before deploying")
     edep.set_defaults(func=_cmd_deploy, platform_fixed="eflow")
     est = esub.add_parser("status", help="device status of the EFLOW VM")
     _eflow_options(est)
@@ -100,9 +107,20 @@ def _eflow_options(p: argparse.ArgumentParser) -> None:
 
 def _plan_options(p: argparse.ArgumentParser, *, device: bool, platform: bool = True) -> None:
     p.add_argument("--edge-ca-cert", type=Path, metavar="FILE",
-                   help="edge CA full-chain PEM to install (edge CA first)")
-    p.add_argument("--edge-ca-key", type=Path, metavar="FILE", help="edge CA private key")
-    p.add_argument("--trust-bundle", type=Path, metavar="FILE", help="root CA PEM")
+                   help="edge CA certificate and chain to install (PEM in any order, DER or "
+                   "PFX; installed as PEM, edge CA first)")
+    p.add_argument("--edge-ca-key", type=Path, metavar="FILE",
+                   help="edge CA private key (PEM, DER or PFX; installed decrypted, 0600)")
+    p.add_argument("--trust-bundle", type=Path, metavar="FILE",
+                   help="root CA certificate(s) (PEM, DER or a PFX of certificates)")
+    p.add_argument("--password-file", type=Path, metavar="FILE",
+                   help="file whose first line opens an encrypted key or PFX")
+    p.add_argument("--device-folder", metavar="DIR",
+                   help="put the three files in this device folder instead of the release's "
+                   "own (a folder of its own, never a system folder)")
+    p.add_argument("--yes", action="store_true",
+                   help="do not ask before " + ("deploying" if device else
+                                                "writing a bundle with pre-flight warnings"))
     config_cli._common(p)
     # The deploy reads the current config from the device: --current is for export-bundle only.
     for action in p._actions:
@@ -156,22 +174,56 @@ def _read(path: Path | None, what: str) -> bytes | None:
     return None if path is None else config_cli._read(path, what)
 
 
-def _plan(args: argparse.Namespace, rel: EdgeRelease, platform: Platform,
-          current: bytes | None, template: bytes | None) -> Plan:
-    cert = _read(args.edge_ca_cert, "edge CA file")
-    key = _read(args.edge_ca_key, "edge CA key")
-    bundle = _read(args.trust_bundle, "trust bundle")
+def _inputs(args: argparse.Namespace) -> Inputs:
+    """The three local files, read and checked against their roles (before any connection)."""
+    from core.cli.chain import read_password_file
+
+    inputs = load_inputs(edge_ca_cert=args.edge_ca_cert, edge_ca_key=args.edge_ca_key,
+                         trust_bundle=args.trust_bundle,
+                         password=read_password_file(args.password_file))
+    Preflight(inputs.findings).raise_for_errors()
+    return inputs
+
+
+def _device_paths(args: argparse.Namespace, rel: EdgeRelease, platform: Platform
+                  ) -> tuple[DevicePaths, tuple[str, ...]]:
+    standard = default_paths(rel, platform)
+    folder = args.device_folder
+    if folder is None:
+        return standard, ()
+    folder = check_device_folder(folder, platform=platform)
+    sep = "\\" if platform == "windows" else "/"
+
+    def name(path: str) -> str:
+        return path.rsplit(sep, 1)[-1]
+
+    return DevicePaths(folder + sep + name(standard.edge_ca_cert),
+                       folder + sep + name(standard.edge_ca_key),
+                       folder + sep + name(standard.trust_bundle)), (folder,)
+
+
+def _plan(args: argparse.Namespace, inputs: Inputs, rel: EdgeRelease, platform: Platform,
+          current: bytes | None, template: bytes | None) -> CheckedPlan:
     local_template = _read(args.template, "template")
-    files_given = cert is not None or key is not None
+    files_given = inputs.edge_ca_cert is not None or inputs.edge_ca_key is not None
     # config_cli._settings reads these names as device paths: take the standard ones
     ns = argparse.Namespace(**{**vars(args), "edge_ca_cert": None, "edge_ca_key": None,
-                               "trust_bundle": None, "bundle_file": bundle})
-    settings = config_cli._settings(ns, default_paths(rel, platform), files_given=files_given)
-    lifetime, cn = config_cli._cert_facts(cert)
-    return build_plan(release=rel, platform=platform, settings=settings, current_config=current,
-                      edge_ca_cert=cert, edge_ca_key=key, trust_bundle=bundle,
-                      template=local_template or template, cert_lifetime=lifetime,
-                      edge_ca_cn=cn)
+                               "trust_bundle": None,
+                               "bundle_file": inputs.trust_bundle is not None})
+    paths, folders = _device_paths(args, rel, platform)
+    settings = config_cli._settings(ns, paths, files_given=files_given)
+    return plan_deploy(inputs, release=rel, platform=platform, settings=settings,
+                       current_config=current, template=local_template or template,
+                       device_folders=folders)
+
+
+def _show_preflight(checked: CheckedPlan) -> None:
+    """Notices and warnings of the pre-flight on stderr (the plan lists them too)."""
+    pf = checked.preflight
+    for note in pf.notices:
+        sys.stderr.write(f"notice: {note}\n")
+    for f in pf.warnings:
+        sys.stderr.write(describe_finding(f) + "\n")
 
 
 def _progress(ev: ProgressEvent) -> None:
@@ -182,16 +234,21 @@ def _progress(ev: ProgressEvent) -> None:
     sys.stderr.write(f"{ev.step}: {ev.message}\n")
 
 
-def _confirm(args: argparse.Namespace) -> bool:
+def _confirm(args: argparse.Namespace, checked: CheckedPlan, action: str) -> bool:
+    """``--yes``, or the technician's answer at the terminal (warnings named in the question)."""
+    warned = len(checked.preflight.warnings)
     if args.yes:
+        if warned:
+            sys.stderr.write(f"--yes: going on despite {warned} pre-flight warning(s)\n")
         return True
+    question = f"{action}" + (f" despite {warned} pre-flight warning(s)" if warned else "")
     if getattr(args, "password_stdin", False):
-        raise UsageError("cannot ask for confirmation: stdin carries the password",
-                         hint="Add --yes after reviewing the plan (--dry-run).")
+        raise UsageError(f"cannot ask for confirmation ({question}?): stdin carries the "
+                         "password", hint="Add --yes after reviewing the plan (--dry-run).")
     if not sys.stdin.isatty():
-        raise UsageError("cannot ask for confirmation: stdin is not a terminal",
-                         hint="Review the plan with --dry-run, then add --yes.")
-    return input("Deploy this plan? [y/N] ").strip().lower() in ("y", "yes")
+        raise UsageError(f"cannot ask for confirmation ({question}?): stdin is not a terminal",
+                         hint="Review the plan and its warnings, then add --yes.")
+    return input(f"{question}? [y/N] ").strip().lower() in ("y", "yes")
 
 
 # ---- commands -----------------------------------------------------------------------------------
@@ -200,21 +257,25 @@ def _confirm(args: argparse.Namespace) -> bool:
 def _cmd_deploy(args: argparse.Namespace) -> int:
     if (args.platform_fixed or args.platform) == "windows":
         return _deploy_windows(args)
+    inputs = _inputs(args)
     target = _open(args)
     try:
         wanted = None if args.iotedge == "auto" else args.iotedge
-        paths = default_paths(release(wanted or "1.5"), "linux")
+        platform: Platform = args.platform_fixed or args.platform
+        paths, _ = _device_paths(args, release(wanted or "1.5"), platform)
         state = read_device_state(target, wanted, paths=[paths.edge_ca_cert, paths.edge_ca_key,
                                                          paths.trust_bundle])
+        check_device_release(wanted, state.version, where=target.name)
         if state.release.notice:
             sys.stderr.write(f"notice: {state.release.notice}\n")
-        platform: Platform = args.platform_fixed or args.platform
-        plan = _plan(args, state.release, platform, state.config, state.template)
+        checked = _plan(args, inputs, state.release, platform, state.config, state.template)
+        plan = checked.plan
         sys.stdout.write(f"device: {target.name}, IoT Edge {state.version or '?'}\n")
         sys.stdout.write(config_cli.describe_plan(plan))
+        _show_preflight(checked)
         if args.dry_run:
             return 0
-        if not _confirm(args):
+        if not _confirm(args, checked, "Deploy this plan"):
             sys.stderr.write("not deployed\n")
             return 2
         report = deploy(plan, target, progress=_progress)
@@ -229,14 +290,17 @@ def _deploy_windows(args: argparse.Namespace) -> int:
     if not args.local or args.iotedge == "auto":
         raise UsageError("a Windows-containers device is deployed with --local --iotedge 1.1",
                          hint="Run edgecert on that Windows computer, as administrator.")
+    inputs = _inputs(args)
     rel = release(args.iotedge)
     path = Path(rel.config_path_windows or rel.config_path)
     current = _read(path, "config.yaml")
-    plan = _plan(args, rel, "windows", current, None)
+    checked = _plan(args, inputs, rel, "windows", current, None)
+    plan = checked.plan
     sys.stdout.write(config_cli.describe_plan(plan))
+    _show_preflight(checked)
     if args.dry_run:
         return 0
-    if not _confirm(args):
+    if not _confirm(args, checked, "Deploy this plan"):
         sys.stderr.write("not deployed\n")
         return 2
     from core.targets.local import LocalTarget
@@ -268,10 +332,15 @@ def _cmd_eflow_address(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    inputs = _inputs(args)
     rel = release(args.iotedge)
     current = config_cli._current(args)
-    plan = _plan(args, rel, args.platform, current, None)
-    sys.stdout.write(config_cli.describe_plan(plan))
-    rep = export_bundle(plan, args.out)
+    checked = _plan(args, inputs, rel, args.platform, current, None)
+    sys.stdout.write(config_cli.describe_plan(checked.plan))
+    _show_preflight(checked)
+    if checked.preflight.warnings and not _confirm(args, checked, "Write the bundle"):
+        sys.stderr.write("no bundle written\n")
+        return 2
+    rep = export_bundle(checked.plan, args.out)
     sys.stdout.write(rep.describe() + "\n")
     return 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.deploy.checks import CheckResult, parse_check_output
+from core.deploy.preflight import require_preflight
 from core.deploy.report import (
     DeployFailedError,
     DeployReport,
@@ -241,6 +242,7 @@ def deploy(
         What was done and the certificate-related check results.
 
     Raises:
+        PreflightError: the plan's files fail the pre-flight; the device is not contacted.
         DriftError: the device config changed since the preview; nothing was touched.
         DeployError: a step failed before anything on the device changed.
         DeployFailedError: a step failed; the device was rolled back.
@@ -248,6 +250,7 @@ def deploy(
         CancelledError: cancelled; the device is as it was.
         AuthError, ConnectError: from the target.
     """
+    require_preflight(plan)
     if plan.platform == "windows":
         return _deploy_windows(plan, target, progress, cancel, backup_root)
     require_linux(target)

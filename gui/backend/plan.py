@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gui.backend.chain import ChainOutcome
 from gui.backend.common import _core
 from gui.backend.settings import SettingsRequest, cert_settings, settings_request
 from gui.state import WizardState
+
+if TYPE_CHECKING:
+    from core.versions import Platform
 
 
 @dataclass(frozen=True)
@@ -41,27 +44,26 @@ class Preview:
 
 def make_preview(req: PlanRequest) -> Preview:
     """Build the plan with core (no I/O) and the redacted diff the preview shows."""
+    from core.deploy.preflight import load_inputs, plan_deploy
+
     planning = _core("core.config.planning")
     diff = _core("core.config.diff")
     release = _core("core.versions").release(req.release_key)
     settings = cert_settings(req.settings, req.platform, req.chain)
-    files = req.chain is not None and req.settings.method == "files"
-    chain = req.chain
-    lifetime = None
-    if chain is not None and chain.edge_ca is not None:
-        lifetime = chain.edge_ca.not_after - chain.edge_ca.not_before
-    plan = planning.build_plan(
-        release=release,
-        platform=req.platform,
-        settings=settings,
-        current_config=getattr(req.device, "config", None),
-        edge_ca_cert=chain.edge_ca_chain_pem if files and chain is not None else None,
-        edge_ca_key=(chain.edge_ca_key_pem if files and chain is not None
+    chain = req.chain if req.settings.method == "files" else None
+    # The same pre-flight as the CLI: role checks, the chain check, the bytes to install.
+    inputs = load_inputs(
+        edge_ca_cert=chain.edge_ca_chain_pem or None if chain is not None else None,
+        edge_ca_key=(chain.edge_ca_key_pem or None if chain is not None
                      and not req.settings.pkcs11_uri else None),
-        trust_bundle=chain.trust_bundle_pem if files and chain is not None else None,
-        cert_lifetime=lifetime,
-        edge_ca_cn=chain.edge_ca_cn if files and chain is not None else None,
-    )
+        trust_bundle=chain.trust_bundle_pem or None if chain is not None else None,
+        ask_with="the password field of the Certificate chain page")
+    folders = tuple(f for f in (req.settings.cert_dir, req.settings.key_dir) if f) \
+        if chain is not None else ()
+    plan = plan_deploy(inputs, release=release, platform=cast("Platform", req.platform),
+                       settings=settings,
+                       current_config=getattr(req.device, "config", None),
+                       device_folders=folders).plan
     before = "" if plan.config.before is None else plan.config.before.decode("utf-8", "replace")
     after = plan.config.after.decode("utf-8", "replace")
     return Preview(plan=plan, unified=planning.plan_diff(plan), before=diff.redact(before),

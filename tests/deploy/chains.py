@@ -33,13 +33,15 @@ def _name(cn: str) -> x509.Name:
 
 
 def make_chain(cn: str = "device1.ca", days: int = 365) -> Chain:
+    """Root -> edge CA (EC P-256) that every release accepts: no pathlen constraint, since a
+    1.1 device CA issues a workload CA below itself (pathlen 0 is refused there)."""
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     root_key = ec.generate_private_key(ec.SECP256R1())
     root_name = _name("Test Root")
     root = (x509.CertificateBuilder().subject_name(root_name).issuer_name(root_name)
             .public_key(root_key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now).not_valid_after(now + dt.timedelta(days=days * 2))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False,
                                          False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()),
@@ -49,7 +51,7 @@ def make_chain(cn: str = "device1.ca", days: int = 365) -> Chain:
     edge = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(root.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now).not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False,
                                          False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),

@@ -134,18 +134,19 @@ SANDBOX_CHAIN = make_chain("sandbox-device.ca")
 def sandbox_plan(sb: Sandbox, *, cert: bytes = b"CERT 1\n", key: bytes = b"KEY 1\n",
                  before: bytes | None = b'hostname = "dev"\n',
                  after: bytes = b'hostname = "dev"\n\n[edge_ca]\ncert = "x"\n',
-                 readable_user: str = CERT_USER) -> Plan:
+                 readable_user: str = CERT_USER, release: str = "1.5") -> Plan:
     """A 1.5-shaped plan whose every path is inside the sandbox (named as its device folder).
 
     ``cert`` and ``key`` are labels: the installed files are the label (PEM explanatory text)
     followed by the real edge CA chain and key of ``SANDBOX_CHAIN``, so plans with different
     labels install different bytes and every plan passes the pre-flight.
     """
-    cert = cert + SANDBOX_CHAIN.edge_ca_full_chain
-    key = key + SANDBOX_CHAIN.edge_ca_key
+    chain = SANDBOX_CHAIN
+    cert = cert + chain.edge_ca_full_chain
+    key = key + chain.edge_ca_key
     cfg = sb.p("etc/aziot/config.toml")
     return Plan(
-        release="1.5",
+        release=release,
         platform="linux",
         dirs=(
             EnsureDir(sb.p("var/aziot"), 0o755, "root", "root"),
@@ -155,7 +156,7 @@ def sandbox_plan(sb: Sandbox, *, cert: bytes = b"CERT 1\n", key: bytes = b"KEY 1
         files=(
             InstallFile(sb.p("var/aziot/certs/edge-ca.pem"), cert, 0o644, CERT_USER, CERT_GROUP,
                         "edge-ca-cert"),
-            InstallFile(sb.p("var/aziot/certs/trust-bundle.pem"), SANDBOX_CHAIN.root, 0o644,
+            InstallFile(sb.p("var/aziot/certs/trust-bundle.pem"), chain.root, 0o644,
                         CERT_USER, CERT_GROUP, "trust-bundle"),
             InstallFile(sb.p("var/aziot/secrets/edge-ca.key.pem"), key, 0o600, KEY_USER,
                         KEY_GROUP, "edge-ca-key", secret=True),

@@ -268,8 +268,8 @@ def test_legacy_clear_of_directory_contents_is_restored_on_failure(sandbox: Sand
     cfg = Path(sandbox.p("etc/aziot/config.toml"))
     cfg.write_bytes(b"[edge_ca]\n")
     old = cfg.read_bytes()
-    base = sandbox_plan(sandbox, before=old, after=old + b"# new\n")
-    plan = type(base)(**{**base.__dict__, "release": "1.1",
+    base = sandbox_plan(sandbox, before=old, after=old + b"# new\n", release="1.1")
+    plan = type(base)(**{**base.__dict__,
                          "clear": type(base.clear)(dir_contents=(str(hsm / "certs"),
                                                                  str(hsm / "cert_keys")))})
     (sandbox.root / "fail-apply").write_text("# new\n")

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from chains import make_chain
 
 from core.deploy import DeployFailedError, deploy
 from core.errors import DriftError, UsageError
@@ -16,6 +17,8 @@ PY = sys.executable
 APPLY = ("import pathlib,sys; p=pathlib.Path(sys.argv[1]); "
          "sys.exit(3 if b'fail' in p.read_bytes() else 0)")
 CHECK = ("print('{\"checks\": {\"config-yaml-well-formed\": {\"result\": \"ok\"}}}')")
+DEVICE_CA = make_chain("windows-device.ca").edge_ca_full_chain
+"""A real 1.1 device CA chain: deploy checks the plan's files before touching anything."""
 
 
 def windows_plan(root: Path, before: bytes | None, after: bytes) -> Plan:
@@ -23,7 +26,7 @@ def windows_plan(root: Path, before: bytes | None, after: bytes) -> Plan:
     return Plan(
         release="1.1", platform="windows",
         dirs=(EnsureDir(str(root / "iotedge/certs"), 0o755, "Administrators", "Administrators"),),
-        files=(InstallFile(str(root / "iotedge/certs/device-ca.pem"), b"CA\n", 0o644,
+        files=(InstallFile(str(root / "iotedge/certs/device-ca.pem"), DEVICE_CA, 0o644,
                            "Administrators", "Administrators", "edge-ca-cert"),),
         config=ConfigChange(str(cfg), before, after, owner="Administrators",
                             group="Administrators"),
@@ -51,7 +54,7 @@ def test_windows_deploy_backup_install_apply(host: Path) -> None:
     plan = windows_plan(host, b"hostname: x\n", b"hostname: x\ncertificates: {}\n")
     rep = deploy(plan, LocalTarget(), backup_root=str(host / "backups"))
     assert rep.outcome == "deployed" and rep.checks_ok
-    assert (host / "iotedge/certs/device-ca.pem").read_bytes() == b"CA\n"
+    assert (host / "iotedge/certs/device-ca.pem").read_bytes() == DEVICE_CA
     assert (host / "iotedge/config.yaml").read_bytes() == plan.config.after
     assert list((host / "iotedge/hsm/certs").iterdir()) == []
     assert rep.backup_dir and (Path(rep.backup_dir) / "status").read_text() == "deployed\n"
