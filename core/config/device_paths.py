@@ -53,6 +53,26 @@ _WINDOWS_NEVER_UNDER = ("C:\\Windows", "C:\\Program Files", "C:\\Program Files (
                         "C:\\Users")
 
 
+# Folders whose owner or mode edgecert never changes: the files' folder is always their own.
+_SHARED_FOLDERS = frozenset({"/", "/etc", "/var", "/var/lib", "/usr", "/usr/lib", "/home",
+                             "/root", "/tmp", "/opt", "/srv", "/etc/aziot", "/etc/iotedge",
+                             "/var/lib/aziot", "/var/lib/iotedge", "/run", "/var/run"})
+
+
+def check_own_folder(directory: str) -> str:
+    """``directory`` when edgecert may set its owner and mode (the folder of installed files).
+
+    Raises:
+        DevicePathError: a shared system folder such as ``/etc`` or ``/etc/aziot``.
+    """
+    if directory in _SHARED_FOLDERS:
+        raise DevicePathError(
+            f"{directory} is a system directory; edgecert will not change its owner or mode",
+            hint="Put the certificates in their own directory, e.g. /var/aziot/certs and "
+                 "/var/aziot/secrets.")
+    return directory
+
+
 def _control(ch: str) -> bool:
     code = ord(ch)
     return code < 0x20 or 0x7F <= code <= 0x9F
@@ -211,6 +231,7 @@ def check_plan_paths(plan: Plan) -> None:
     for d in plan.dirs:
         check_install_path(d.path, rel=rel, platform=platform, folders=folders,
                            what="the plan's directory")
+        check_own_folder(d.path)
     for f in plan.files:
         check_install_path(f.path, rel=rel, platform=platform, folders=folders,
                            what=f"the plan's {f.role} path")

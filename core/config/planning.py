@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.config.device_paths import check_device_folder, check_install_path
+from core.config.device_paths import check_device_folder, check_install_path, check_own_folder
 from core.config.diff import config_diff
 from core.config.settings import CertSettings, Preloaded
 from core.config.toml_edit import edit_config_toml
@@ -57,10 +57,6 @@ CHECK_IDS = ("certs-preloaded", "certs-read", "key-pairs-read", "certs-match-pri
              "configs-up-to-date", "config-up-to-date", "hostname")
 CHECK_IDS_LEGACY = ("config-yaml-well-formed", "certificates-quickstart",
                     "identity-certificate-expiry")
-# Directories whose owner or mode edgecert must never change: certificates go in their own.
-_SYSTEM_DIRS = frozenset({"/", "/etc", "/var", "/var/lib", "/usr", "/usr/lib", "/home", "/root",
-                          "/tmp", "/opt", "/srv", "/etc/aziot", "/etc/iotedge", "/var/lib/aziot",
-                          "/var/lib/iotedge", "/run", "/var/run"})
 
 
 @dataclass(frozen=True)
@@ -173,12 +169,7 @@ def _dirs(release: EdgeRelease, platform: Platform, files: Iterable[InstallFile]
         out.append(EnsureDir(AZIOT_ROOT, 0o755, "root", "root"))
     legacy = release.is_legacy
     for directory, kinds in sorted(by_dir.items()):
-        if directory in _SYSTEM_DIRS:
-            raise UsageError(
-                f"{directory} is a system directory; edgecert will not change its owner or mode",
-                hint=f"Put the certificates in their own directory, e.g. {AZIOT_ROOT}/certs and "
-                     f"{AZIOT_ROOT}/secrets.",
-            )
+        check_own_folder(directory)
         if directory == AZIOT_ROOT:
             continue
         if kinds == {True}:

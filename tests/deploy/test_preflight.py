@@ -4,6 +4,8 @@ and core's own refusal of a plan that skipped the pre-flight (deploy() and expor
 from __future__ import annotations
 
 import dataclasses
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +105,26 @@ def test_expiring_edge_ca_needs_yes(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     assert "expires-soon" in res.stderr and "despite 1 pre-flight warning" in res.stderr
     assert (tmp_path / "bundle" / "install.sh").exists()
+
+
+@pytest.mark.parametrize(("answer", "code"), [("n", 2), ("y", 0)])
+def test_expiring_edge_ca_asks_at_a_terminal(answer: str, code: int, tmp_path: Path) -> None:
+    files = case_files("good", tmp_path / "in", edge_days=20)
+    (tmp_path / "config.toml").write_bytes(CONFIG)
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [EDGECERT, "export-bundle", "--out", str(tmp_path / "bundle"), "--iotedge", "1.5",
+             "--current", str(tmp_path / "config.toml"), *files],
+            stdin=secondary, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.write(primary, f"{answer}\n".encode())
+        out, err = proc.communicate(timeout=120)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert proc.returncode == code, out + err
+    assert "Write the bundle despite 1 pre-flight warning(s)? [y/N]" in out
+    assert (tmp_path / "bundle").exists() == (code == 0)
 
 
 def test_good_files_need_no_confirmation(tmp_path: Path) -> None:
