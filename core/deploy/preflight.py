@@ -140,7 +140,8 @@ def _load(source: Source, role: FileRole, password: str | None, ask_with: str
         material = load_bytes(data, where=where, password=password)
     except PasswordRequiredError as exc:
         raise PasswordRequiredError(
-            f"the {_ROLE_NAMES[role]} is encrypted ({exc.message})", where=exc.where,
+            f"the {_ROLE_NAMES[role]} is encrypted and no password was given",
+            where=exc.where,
             hint=f"Give its password with {ask_with}; the key is installed decrypted "
                  "(0600, readable by the key service only), as the runtime cannot read "
                  "encrypted keys.") from None
