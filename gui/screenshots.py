@@ -222,8 +222,12 @@ def quiet_dialogs(problems: list[str]) -> None:
     dialogs.inform = lambda *a: None
 
 
-def render_all(out: Path) -> list[Path]:
-    """Render every page with demo data into ``out``; returns the PNG paths in page order."""
+def render_all(out: Path, *, on_shot: Callable[[str, list[str]], None] | None = None
+               ) -> list[Path]:
+    """Render every page with demo data into ``out``; returns the PNG paths in page order.
+
+    ``on_shot`` is called with each picture's name and the texts it shows (for tests).
+    """
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     out.mkdir(parents=True, exist_ok=True)
@@ -244,6 +248,8 @@ def render_all(out: Path) -> list[Path]:
                 app.processEvents()
             path = out / f"{name}.png"
             wizard.grab().save(str(path))
+            if on_shot is not None:
+                on_shot(name, visible_texts(wizard))
             written.append(path)
         finally:
             restore()

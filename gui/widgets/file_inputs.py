@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QFileDialog,
+    QFileSystemModel,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -128,7 +129,16 @@ class DropList(QListWidget):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setToolTip("Drop certificate, key or PFX files here")
+        # Long paths: start and file name visible, the whole path as the item's tooltip.
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.model().rowsInserted.connect(self._tip_new_rows)
+
+    def _tip_new_rows(self, _parent: Any, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            item = self.item(row)
+            if item is not None and not item.toolTip():
+                item.setToolTip(item.text())
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -168,15 +178,29 @@ def size_file_dialog(dialog: QFileDialog) -> None:
         if dialog.width() < w or dialog.height() < h:
             dialog.resize(max(dialog.width(), w), max(dialog.height(), h))
     for view in dialog.findChildren(QTreeView):
-        header = view.header()
-        if header.count() < 2:
-            continue
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, header.count()):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        header.setMinimumSectionSize(max(header.minimumSectionSize(),
-                                         view.fontMetrics().horizontalAdvance("Date Modified")))
+        fit_columns(view)
+
+
+def fit_columns(view: QTreeView) -> None:
+    """Name column as wide as the names (up to 60 % of the view, or all that is left); the
+    other columns as wide as their contents, long type descriptions capped."""
+    header = view.header()
+    if header.count() < 2:
+        return
+    avail = view.viewport().width()
+    cap = view.fontMetrics().horizontalAdvance("M" * 14)
+    header.setStretchLastSection(False)
+    widths: dict[int, int] = {}
+    for col in range(header.count()):
+        header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+        if col and not header.isSectionHidden(col):
+            content = max(view.sizeHintForColumn(col), header.sectionSizeHint(col))
+            widths[col] = min(content, max(cap, header.sectionSizeHint(col)))
+    name_need = max(view.sizeHintForColumn(0), header.sectionSizeHint(0))
+    name = max(avail - sum(widths.values()), min(name_need, int(avail * 0.6)))
+    header.resizeSection(0, name)
+    for col, width in widths.items():
+        header.resizeSection(col, width)
 
 
 class FileDialogSizer(QObject):
@@ -186,6 +210,10 @@ class FileDialogSizer(QObject):
         if event.type() == QEvent.Type.Show and isinstance(watched, QFileDialog):
             size_file_dialog(watched)
             QTimer.singleShot(0, lambda d=watched: _resize_later(d))
+            model = watched.findChild(QFileSystemModel)
+            if model is not None and not model.property("edgecertSized"):
+                model.setProperty("edgecertSized", True)
+                model.directoryLoaded.connect(lambda _p, d=watched: _resize_later(d))
         return False
 
 

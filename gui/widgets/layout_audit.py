@@ -23,9 +23,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
     QLineEdit,
+    QScrollArea,
     QSizePolicy,
     QSplitterHandle,
+    QStyle,
     QTabBar,
+    QTreeWidget,
+    QTreeWidgetItemIterator,
     QWidget,
 )
 
@@ -95,6 +99,19 @@ def _label_text_width(label: QLabel) -> int:
     return max(fm.horizontalAdvance(line) for line in text.split("\n"))
 
 
+def _label_text_height(label: QLabel) -> int:
+    """Height the label's text needs, unwrapped."""
+    if _is_rich(label):
+        doc = QTextDocument()
+        doc.setDefaultFont(label.font())
+        doc.setDocumentMargin(0)
+        doc.setHtml(label.text())
+        return math.ceil(doc.size().height())
+    lines = label.text().count("\n") + 1
+    fm = label.fontMetrics()
+    return fm.height() + (lines - 1) * fm.lineSpacing()
+
+
 def _label_room(label: QLabel) -> int:
     """Width the label has for its text."""
     indent = max(0, label.indent())
@@ -109,6 +126,10 @@ def _check_label(label: QLabel) -> str | None:
         if need > room:
             return f"text needs {need} px, has {room} px (no word wrap): " \
                    f"{label.text()[:80]!r}"
+        need_h = _label_text_height(label)
+        room_h = label.contentsRect().height() - 2 * label.margin()
+        if need_h > room_h + 1:
+            return f"text needs {need_h} px high, has {room_h} px: {label.text()[:80]!r}"
         return None
     need_w = label.minimumSizeHint().width()
     if need_w > label.width():
@@ -135,15 +156,94 @@ def _squeezed(widget: QWidget) -> str | None:
     if policy.horizontalPolicy() != ignored and minimum.width() > 0 and \
             widget.width() < max(minimum.width(), explicit.width()):
         short.append(f"width {widget.width()} < minimum {minimum.width()}")
-    if policy.verticalPolicy() != ignored and minimum.height() > 0 and \
-            widget.height() < max(minimum.height(), explicit.height()):
-        short.append(f"height {widget.height()} < minimum {minimum.height()}")
+    min_height = minimum.height()
+    if policy.verticalPolicy() != ignored and min_height > 0 and \
+            widget.height() < max(min_height, explicit.height()):
+        short.append(f"height {widget.height()} < minimum {min_height}")
     return ", ".join(short) or None
+
+
+def _needs_sideways_scroll(label: QLabel) -> str | None:
+    """A label wider than the scroll area it is in: read only by scrolling sideways."""
+    if _elides_on_purpose(label) or not label.text():
+        return None
+    w = label.parentWidget()
+    while w is not None:
+        area = w.parentWidget()
+        if isinstance(area, QAbstractScrollArea) and w is area.viewport():
+            left = label.mapTo(w, QPoint(0, 0)).x()
+            if left + label.width() > w.width() + 1 and label.width() > 0:
+                return f"reaches {left + label.width()} px in a {w.width()} px wide view: " \
+                       f"read only by scrolling sideways: {label.text()[:80]!r}"
+            return None
+        w = area
+    return None
+
+
+def _unreachable(area: QScrollArea) -> str | None:
+    """Content of a scroll area beyond a scroll bar that is switched off."""
+    inner = area.widget()
+    if inner is None or not inner.isVisible():
+        return None
+    off = Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    view = area.viewport()
+    if area.horizontalScrollBarPolicy() == off and inner.width() > view.width():
+        return f"content {inner.width()} px wide in a {view.width()} px view without a " \
+               "horizontal scroll bar"
+    if area.verticalScrollBarPolicy() == off and inner.height() > view.height():
+        return f"content {inner.height()} px high in a {view.height()} px view without a " \
+               "vertical scroll bar"
+    return None
+
+
+def _cut_items(tree: QTreeWidget) -> list[str]:
+    """Tree cells whose text is elided (wider than the column), except in columns the tree
+    declares elided on purpose (property ``elidedColumns``: the full text is the tooltip)."""
+    allowed = set(tree.property("elidedColumns") or ())
+    header = tree.header()
+    fm = tree.fontMetrics()
+    margin = 2 * (tree.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1)
+    out: list[str] = []
+    it = QTreeWidgetItemIterator(tree)
+    while it.value() is not None:
+        item = it.value()
+        it += 1
+        if item.isHidden() or (item.parent() is not None and not item.parent().isExpanded()):
+            continue
+        depth = 0
+        parent = item.parent()
+        while parent is not None:
+            depth += 1
+            parent = parent.parent()
+        for col in range(tree.columnCount()):
+            if col in allowed or header.isSectionHidden(col) or not item.text(col):
+                continue
+            need = max(fm.horizontalAdvance(line) for line in item.text(col).split("\n"))
+            need += margin
+            if not item.icon(col).isNull():
+                need += tree.iconSize().width() if tree.iconSize().isValid() else 16
+                need += 4
+            if col == header.logicalIndex(0):
+                need += tree.indentation() * (depth + (1 if tree.rootIsDecorated() else 0))
+            have = header.sectionSize(col)
+            if need > have and tree.wordWrap():  # wrapped: cut only if the row is too low
+                room = QRect(0, 0, max(1, have - (need - fm.horizontalAdvance(
+                    item.text(col).split("\n")[0]))), 100000)
+                flags = int(Qt.TextFlag.TextWordWrap)
+                if fm.boundingRect(room, flags, item.text(col)).height() <= \
+                        tree.visualItemRect(item).height():
+                    continue
+            if need > have:
+                out.append(f"column {col} needs {need} px, has {have} px: "
+                           f"{item.text(col)[:80]!r}")
+    return out
 
 
 def audit(window: QWidget) -> list[Problem]:
     """Every visible widget of ``window`` that a person could not read in full."""
     problems: list[Problem] = []
+    if isinstance(window, QTreeWidget):
+        problems += [Problem("cut", describe(window), c) for c in _cut_items(window)]
     for widget in window.findChildren(QWidget):
         if not widget.isVisibleTo(window) or widget.isWindow():
             continue
@@ -165,12 +265,18 @@ def audit(window: QWidget) -> list[Problem]:
             if not window.rect().contains(QRect(top_left, widget.size())):
                 problems.append(Problem("clipped", name, "outside the window"))
                 continue
-            squeezed = _squeezed(widget)
+            squeezed = None if isinstance(widget, QLabel) else _squeezed(widget)
             if squeezed:
                 problems.append(Problem("squeezed", name, squeezed))
                 continue
+        if isinstance(widget, QScrollArea):
+            hidden = _unreachable(widget)
+            if hidden:
+                problems.append(Problem("clipped", name, hidden))
+        if isinstance(widget, QTreeWidget):
+            problems += [Problem("cut", name, c) for c in _cut_items(widget)]
         if isinstance(widget, QLabel):
-            cut = _check_label(widget)
+            cut = _check_label(widget) or (_needs_sideways_scroll(widget) if scrolls else None)
             if cut:
                 problems.append(Problem("cut", name, cut))
     return problems
