@@ -208,7 +208,8 @@ def _cut_items(tree: QTreeWidget) -> list[str]:
     while it.value() is not None:
         item = it.value()
         it += 1
-        if item.isHidden() or (item.parent() is not None and not item.parent().isExpanded()):
+        up = item.parent()
+        if item.isHidden() or (up is not None and not up.isExpanded()):
             continue
         depth = 0
         parent = item.parent()
