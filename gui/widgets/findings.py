@@ -74,7 +74,8 @@ def _wrapped(text: str, name: str) -> QLabel:
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
     return label
 
 
@@ -102,6 +103,7 @@ class FindingEntry(QFrame):
         text.setSpacing(2)
         text.addWidget(self.message_label)
         text.addWidget(self.hint_label)
+        text.addStretch(1)  # spare height below the hint, never between message and hint
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 4, 6, 4)
         row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
