@@ -205,6 +205,34 @@ def test_edge_ca_card_is_in_sight_when_maximised_at_1366x768(
         assert view.viewport().rect().contains(QRect(top_left, card.size())), label
 
 
+def test_summary_with_failed_checks_is_readable(
+        qtbot: object, qapp: QApplication, wizard_factory: Callable[..., SetupWizard],
+        tmp_path: Path) -> None:
+    from gui import report
+
+    w = wizard_factory(WizardState(output_dir=str(tmp_path / "out")), PageId.SUMMARY)
+    page = w.page(PageId.SUMMARY)
+    qtbot.waitUntil(lambda: not page.busy, timeout=30000)  # type: ignore
+    details = ("The certificate files and their private keys do not match: "
+               "/var/aziot/certs/edge-ca.pem was issued for a different key than "
+               "/var/aziot/secrets/edge-ca.key.pem. Replace both files with a matching pair "
+               "and run iotedge config apply again.",)
+    summary = report.Summary(
+        target="admin@192.0.2.10", release="1.5", ca_term="edge CA",
+        edge_ca_expiry=dt.datetime(2027, 3, 3, tzinfo=dt.UTC),
+        renewal="Not renewed by the device: replace the edge CA before it expires.",
+        backup_location="/var/lib/edgecert/backup/20261203-115735", output_dir=str(tmp_path),
+        checks=(report.CheckLine("certs-preloaded", "ok"),
+                report.CheckLine("certs-match-private-keys", "error", details),
+                report.CheckLine("edge-ca-expiry", "warning",
+                                 ("The edge CA expires in 89 days, on 2027-03-03.",))),
+        thumbprints=(report.Thumbprint("Edge CA", "CN=edge-demo-01.ca", "ab" * 32),))
+    page._show(summary)  # type: ignore[attr-defined]  # what the page shows after the check
+    assert page.checks.isVisibleTo(w)  # type: ignore[attr-defined]
+    found = audit_at_sizes(qapp, w, "summary with a failed check")
+    assert found == [], "\n".join(found)
+
+
 def test_the_audit_is_run_under_a_real_125_percent_scale_factor(tmp_path: Path) -> None:
     env = dict(os.environ, QT_SCALE_FACTOR="1.25", QT_QPA_PLATFORM="offscreen")
     for width, height in SCREENS:
