@@ -15,20 +15,21 @@ class WrappingTree(QTreeWidget):
         super().__init__(parent)
         self.setWordWrap(True)
         self.setUniformRowHeights(False)
-        self._pending = False
-        self.header().sectionResized.connect(lambda *_: self._relayout_later())
-        self.model().rowsInserted.connect(lambda *_: self._relayout_later())
-        self.model().dataChanged.connect(lambda *_: self._relayout_later())
+        self._timer = QTimer(self)  # a child: it cannot fire after the tree is gone
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._relayout)
+        # Bound methods (not lambdas): Qt disconnects them when the tree is destroyed.
+        self.header().sectionResized.connect(self._relayout_later)
+        self.model().rowsInserted.connect(self._relayout_later)
+        self.model().dataChanged.connect(self._relayout_later)
 
-    def _relayout_later(self) -> None:
-        if not self._pending:
-            self._pending = True
-            QTimer.singleShot(0, self._relayout)
+    def _relayout_later(self, *_: object) -> None:
+        self._timer.start()
 
     def _relayout(self) -> None:
         """Give each cell the height its wrapped text needs at the column's current width
         (QTreeView does not measure wrapped rows by itself)."""
-        self._pending = False
         header = self.header()
         fm = self.fontMetrics()
         margin = 2 * (self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1)
