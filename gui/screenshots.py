@@ -79,6 +79,8 @@ def _wait(app: QApplication, done: Callable[[], bool], timeout: float = 60.0) ->
 def mask_paths(window: QWidget, real: str, shown: str) -> Callable[[], None]:
     """Show ``real`` as ``shown`` in every text of ``window``; returns what undoes it.
 
+    Only what a picture shows is masked (tooltips are not in a grab).
+
     Signals are blocked while texts are swapped, so the pages' state never sees the change.
     """
     undo: list[Callable[[], None]] = []
@@ -99,17 +101,14 @@ def mask_paths(window: QWidget, real: str, shown: str) -> Callable[[], None]:
 
     for label in window.findChildren(QLabel):
         swap(label, label.text, label.setText)
-        swap(label, label.toolTip, label.setToolTip)
     for edit in window.findChildren(QLineEdit):
         swap(edit, edit.text, edit.setText)
-        swap(edit, edit.toolTip, edit.setToolTip)
     for text in window.findChildren(QPlainTextEdit):
         swap(text, text.toPlainText, text.setPlainText)
     for tree in window.findChildren(QTreeWidget):
         for item in _items(tree):
             for col in range(tree.columnCount()):
                 swap(tree, *_item_text(item, col))
-                swap(tree, *_item_tip(item, col))
 
     def restore_all() -> None:
         for fn in reversed(undo):
@@ -130,11 +129,6 @@ def _items(tree: QTreeWidget) -> list[QTreeWidgetItem]:
 def _item_text(item: QTreeWidgetItem, col: int
                ) -> tuple[Callable[[], str], Callable[[str], None]]:
     return (lambda: item.text(col)), (lambda t: item.setText(col, t))
-
-
-def _item_tip(item: QTreeWidgetItem, col: int
-              ) -> tuple[Callable[[], str], Callable[[str], None]]:
-    return (lambda: item.toolTip(col)), (lambda t: item.setToolTip(col, t))
 
 
 def visible_texts(window: QWidget) -> list[str]:

@@ -6,7 +6,15 @@ import contextlib
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFocusEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDropEvent,
+    QFocusEvent,
+    QHelpEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -19,6 +27,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStyle,
     QStyleOptionFrame,
+    QToolTip,
     QTreeView,
     QWidget,
 )
@@ -31,17 +40,24 @@ class PathEdit(QLineEdit):
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
-        self.textChanged.connect(self._update_tip)
         self._base_tip = ""
-        self._update_tip(text)
 
     def setToolTip(self, tip: str) -> None:
+        """The field's own explanation; the tooltip shows the full path above it."""
         self._base_tip = tip
-        self._update_tip(self.text())
-
-    def _update_tip(self, text: str) -> None:
-        tip = "\n\n".join(t for t in (text, self._base_tip) if t)
         super().setToolTip(tip)
+
+    def toolTip(self) -> str:
+        """The full path (whatever way it was set, signals blocked or not), then the help."""
+        return "\n\n".join(t for t in (self.text(), self._base_tip) if t)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            tip = self.toolTip()
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self)
+                return True
+        return super().event(event)
 
     def displayed_text(self) -> str:
         """What the field shows now (the elided form while it is not focused)."""

@@ -86,6 +86,12 @@ def _walk_and_audit(app: QApplication, work: Path,
         seen.append(name)
         assert wizard.currentId() == int(name[0]) - 1, (name, wizard.currentId())
         found.extend(audit_at_sizes(app, wizard, name, sizes))
+        if name == "4-target-bundle":  # the long bundle folder: its start and its end shown
+            field = wizard.page(PageId.TARGET).bundle_dir  # type: ignore[attr-defined]
+            if not field.hasFocus():
+                shown = field.displayed_text()
+                assert "…" in shown and shown.endswith("bundle"), shown
+            assert field.toolTip().startswith(state.bundle_dir)
 
     screenshots.walk(app, w, visit, problems)
     w.hide()
