@@ -295,6 +295,7 @@ class ChainView(QScrollArea):
         when = now or dt.datetime.now(dt.UTC)
         inner = QWidget()
         inner.setObjectName("chainCards")
+        inner.setMinimumHeight(1)  # height for the view's width, not the labels' narrowest
         layout = QVBoxLayout(inner)
         layout.setContentsMargins(0, 0, 4, 0)
         layout.setSpacing(4)

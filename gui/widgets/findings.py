@@ -125,6 +125,9 @@ class FindingsList(QScrollArea):
     def _show(self, entries: list[FindingEntry], empty: str = "") -> None:
         inner = QWidget()
         inner.setObjectName("findingEntries")
+        # The scroll area sizes the panels by height-for-width at its width; the minimum of
+        # wrapped labels (their height at their narrowest) would add blank space and a bar.
+        inner.setMinimumHeight(1)
         layout = QVBoxLayout(inner)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(3)
