@@ -279,7 +279,8 @@ class ChainView(QScrollArea):
         super().__init__(parent)
         self.setObjectName("chainView")
         self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Cards and panels fit the width; a scroll bar only if a name has no break in it.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.cards: list[CertCard] = []
         self._empty = QLabel("No chain loaded yet.")

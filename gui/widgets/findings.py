@@ -117,7 +117,8 @@ class FindingsList(QScrollArea):
         super().__init__(parent)
         self.setObjectName("findingsList")
         self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Cards and panels fit the width; a scroll bar only if a name has no break in it.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.findings: tuple[Any, ...] = ()
         self.entries: list[FindingEntry] = []
         self._show([])
