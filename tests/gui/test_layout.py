@@ -391,6 +391,25 @@ def test_fingerprint_is_shown_whole_at_any_width(qtbot: object, qapp: QApplicati
         assert label.toolTip().count(":") == 31
 
 
+def test_a_long_common_name_wraps_in_a_narrow_chain_view(qtbot: object,
+                                                       qapp: QApplication) -> None:
+    now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    cn = "CN=" + "edge-gateway-building-7-line-controller-3-plant-north-0123456789"[:61]
+    row = CertRow(role="Edge CA", subject=cn, issuer=cn, not_before=now,
+                  not_after=now + dt.timedelta(days=90), sha256="cd" * 32)
+    view = ChainView()
+    qtbot.addWidget(view)  # type: ignore[attr-defined]
+    view.resize(380, 400)
+    view.set_rows([row], now=now)
+    view.show()
+    _settle(qapp)
+    card = view.edge_card
+    assert card is not None
+    title = card.findChild(QLabel, "cardTitle")
+    assert title is not None and cn in title.text()
+    assert audit(view) == []
+
+
 def test_findings_show_long_hints_in_full_when_narrow(qtbot: object, qapp: QApplication) -> None:
     findings = [SimpleNamespace(severity="error", code="not-ca", subject="CN=edge.ca",
                                 message="the edge CA is not a CA (basicConstraints CA:FALSE)",
@@ -428,6 +447,22 @@ def test_key_mismatch_names_the_key_file(qtbot: object, tmp_path: Path) -> None:
     text = view.entries[0].message_label.text()
     assert f"Key file: {files.edge_ca_key}" in text
     assert str(files.trust_bundle) not in text and str(files.edge_ca_full_chain) not in text
+    # a key in DER form is found too; a DER certificate is not a key
+    from cryptography.hazmat.primitives import serialization
+
+    from gui.widgets.findings import key_files
+
+    key = serialization.load_pem_private_key(files.edge_ca_key.read_bytes(), None)
+    der_key = tmp_path / "edge.key.der"
+    der_key.write_bytes(key.private_bytes(serialization.Encoding.DER,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(files.trust_bundle.read_bytes())
+    der_cert = tmp_path / "root.der"
+    der_cert.write_bytes(cert.public_bytes(serialization.Encoding.DER))
+    assert key_files([der_cert, der_key, files.trust_bundle]) == [str(der_key)]
 
 
 def test_long_paths_are_elided_in_the_middle_with_the_full_path_at_hand(
