@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFontDatabase,
     QPainter,
     QPainterPath,
@@ -21,10 +22,12 @@ from PySide6.QtGui import (
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -101,10 +104,25 @@ class FingerprintLabel(QLabel):
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         whole = ":".join(fingerprint_pairs(hexdigest))
-        self.setToolTip(whole)
+        self.setToolTip(f"{whole}\n(right-click: Copy fingerprint, on one line)")
         self.setAccessibleName(f"SHA-256 fingerprint {whole}")
         self._per_line = 16
         super().setText("\n".join(fingerprint_lines(hexdigest, self._per_line)))
+
+    def whole(self) -> str:
+        """The fingerprint on one line, colon-separated (what "Copy fingerprint" copies)."""
+        return ":".join(fingerprint_pairs(self.digest))
+
+    def copy_fingerprint(self) -> None:
+        QApplication.clipboard().setText(self.whole())
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = QMenu(self)
+        menu.addAction("Copy fingerprint", self.copy_fingerprint)
+        if self.hasSelectedText():
+            menu.addAction("Copy selection",
+                           lambda: QApplication.clipboard().setText(self.selectedText()))
+        menu.exec(event.globalPos())
 
     def _line_width(self, per_line: int) -> int:
         chars = per_line * 3  # "AB:" each, the last colon of a line included

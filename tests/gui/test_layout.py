@@ -388,7 +388,9 @@ def test_fingerprint_is_shown_whole_at_any_width(qtbot: object, qapp: QApplicati
         text = label.text()
         assert text.replace(":", "").replace("\n", "") == digest.upper()
         assert audit(holder) == [], (width, audit(holder))
-        assert label.toolTip().count(":") == 31
+        assert label.toolTip().startswith(label.whole()) and label.whole().count(":") == 31
+    label.copy_fingerprint()
+    assert QApplication.clipboard().text() == label.whole()  # one line, ready to compare
 
 
 def test_a_long_common_name_wraps_in_a_narrow_chain_view(qtbot: object,
