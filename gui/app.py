@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
 
     wizard = SetupWizard()
     wizard.show()
+    from gui.widgets.file_inputs import install_file_dialog_sizing
+
+    install_file_dialog_sizing(app)  # Qt's file dialogs open large enough to read
     code = int(app.exec())
     workers.cancel_all()
     workers.wait_all()

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QWidget, QWizard, QWizardPage
 from gui import dialogs, workers
 from gui.state import WizardState, remembered, restore
 
-MIN_SIZE = QSize(900, 640)
-"""Fits a 1366x768 laptop screen with a task bar and window frame."""
+MIN_SIZE = QSize(800, 540)
+"""Fits a 1280x720 screen at 125 % scale (1024x576 logical pixels) with a window frame."""
 
 
 class PageId(IntEnum):

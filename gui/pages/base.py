@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QLabel, QWidget, QWizardPage
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget, QWizardPage
 
 from core.progress import CancelToken
 from gui import workers
@@ -20,6 +20,8 @@ class Page(QWizardPage):
 
     def __init__(self, title: str, subtitle: str = "") -> None:
         super().__init__()
+        # Fill the wizard's height (QWizard gives a page without expanding items its hint).
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.setTitle(title)
         if subtitle:
             self.setSubTitle(subtitle)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -30,7 +32,7 @@ from gui import backend, dialogs
 from gui.pages.base import Page, buddy_label, note
 from gui.state import CHAIN_MODES, ChainMode
 from gui.widgets.chain_view import ChainView
-from gui.widgets.file_inputs import CERT_FILTER, DropList, file_row
+from gui.widgets.file_inputs import CERT_FILTER, DropList, PathEdit, PathLabel, file_row
 from gui.widgets.findings import FindingsList
 
 MODE_TEXT: dict[ChainMode, tuple[str, str]] = {
@@ -81,7 +83,7 @@ class ChainPage(Page):
         self.key_type.setObjectName("keyType")
         for text, value in KEY_TYPES:
             self.key_type.addItem(text, value)
-        self.output_dir = QLineEdit()
+        self.output_dir = PathEdit()
         self.output_dir.setObjectName("outputDir")
         self.output_dir.setToolTip("Generated keys (0600), certificates and reports go here")
         common = QFormLayout()
@@ -116,9 +118,8 @@ class ChainPage(Page):
         csr_form = QFormLayout(csr)
         self.csr_button = QPushButton("Create re&quest (CSR)")
         self.csr_button.setObjectName("csrButton")
-        self.csr_path = QLabel("")
+        self.csr_path = PathLabel()  # elided in the middle: never widens the page
         self.csr_path.setObjectName("csrPath")
-        self.csr_path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.signed_cert = QLineEdit()
         self.signed_cert.setObjectName("signedCert")
         self.signed_button = QPushButton("Import si&gned certificate")
@@ -172,11 +173,16 @@ class ChainPage(Page):
         right.setStretchFactor(1, 1)
         right.setSizes([430, 140])
 
+        left_scroll = QScrollArea()  # on a small screen the inputs scroll, never get cut
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        left_scroll.setWidget(left)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
+        split.addWidget(left_scroll)
         split.addWidget(right)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
+        split.setSizes([400, 600])  # the chain view gets the larger share from the start
         layout = QVBoxLayout(self)
         layout.addWidget(split)
 
@@ -415,7 +421,7 @@ class ChainPage(Page):
             self.findings.clear()
             return
         self.chain_view.set_rows(outcome.rows, warning_days=warning_days)
-        self.findings.set_findings(outcome.findings)
+        self.findings.set_findings(outcome.findings, files=outcome.files)
 
     # -- completeness ------------------------------------------------------------------------
     def ready(self) -> bool:

@@ -11,13 +11,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
 )
 
 from gui import backend, dialogs, report
 from gui.pages.base import Page
+from gui.widgets.wrapping_tree import WrappingTree
 
 _RESULT_ICON = {"ok": "✔", "warning": "⚠", "error": "✖", "fatal": "✖", "skipped": "–",
                 "ignored": "–"}
@@ -28,7 +28,7 @@ class SummaryPage(Page):
         super().__init__("Verified: summary",
                          "What the device reports now, and what to remember for the work order.")
         self.setObjectName("summaryPage")
-        self.checks = QTreeWidget()
+        self.checks = WrappingTree()  # details of a failed check wrap, never elided
         self.checks.setObjectName("checkResults")
         self.checks.setHeaderLabels(["Result", "Check", "Details"])
         self.checks.setRootIsDecorated(False)

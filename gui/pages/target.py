@@ -31,6 +31,7 @@ from core.errors import (
 from gui import backend, dialogs
 from gui.pages.base import Page, buddy_label, note
 from gui.state import TARGET_KINDS, TargetKind
+from gui.widgets.file_inputs import PathEdit
 
 KIND_TEXT: dict[TargetKind, tuple[str, str]] = {
     "ssh": ("&SSH device", "A Linux device reachable over SSH; sudo is needed on it."),
@@ -107,7 +108,7 @@ class TargetPage(Page):
 
         bundle = QWidget()
         bundle_form = QFormLayout(bundle)
-        self.bundle_dir = QLineEdit()
+        self.bundle_dir = PathEdit()  # a long folder shows start and end, not its tail
         self.bundle_dir.setObjectName("bundleDir")
         bundle_browse = QPushButton("Browse…")
         bundle_browse.clicked.connect(self._pick_bundle)
@@ -115,7 +116,7 @@ class TargetPage(Page):
         bundle_row.addWidget(self.bundle_dir, 1)
         bundle_row.addWidget(bundle_browse)
         bundle_form.addRow(buddy_label("Bundle fo&lder:", self.bundle_dir), bundle_row)
-        self.config_copy = QLineEdit()
+        self.config_copy = PathEdit()
         self.config_copy.setObjectName("configCopy")
         self.config_copy.setToolTip("A copy of the device's config.toml (or config.yaml on 1.1), "
                                     "so the new configuration keeps its provisioning and the "

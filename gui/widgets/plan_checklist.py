@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QStyle, QTreeWidget, QTreeWidgetItem, QWidget
 
 from core.plan import Plan
@@ -80,6 +81,9 @@ class PlanChecklist(QTreeWidget):
         self.setRootIsDecorated(False)
         self.setAlternatingRowColors(True)
         self.setHeaderLabels(["Status", "Step", "Path / command", "Owner", "Mode"])
+        # Long paths keep their start and file name; the whole path is the cell's tooltip.
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setProperty("elidedColumns", [2])
         self.rows: list[PlanRow] = []
         self._items: dict[str, QTreeWidgetItem] = {}
 

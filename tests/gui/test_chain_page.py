@@ -148,9 +148,9 @@ def test_leaf_that_is_no_ca_is_an_error(qtbot: QtBot, dialog_log: DialogLog,
     _settle(qtbot, page, dialog_log)
     assert "not-ca" in {f.code for f in state.findings if f.severity == "error"}
     assert not page.isComplete()  # type: ignore[attr-defined]
-    tree = page.findings  # type: ignore[attr-defined]
-    assert tree.topLevelItem(0).text(0) == "error"
-    assert tree.topLevelItem(0).child(0).text(1).startswith("What to do:")
+    first = page.findings.entries[0]  # type: ignore[attr-defined]
+    assert first.severity == "error"
+    assert first.hint_label.text().startswith("What to do:")
 
 
 def test_encrypted_key_asks_for_the_password(qtbot: QtBot, dialog_log: DialogLog,
