@@ -22,7 +22,7 @@ from core.errors import UsageError
 from core.plan import Plan
 from core.progress import ProgressEvent
 from core.targets.base import Target
-from core.versions import EdgeRelease, Platform, release
+from core.versions import DEFAULT_RELEASE, EdgeRelease, Platform, release
 
 
 def register(subparsers: Any) -> None:
@@ -203,7 +203,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     target = _open(args)
     try:
         wanted = None if args.iotedge == "auto" else args.iotedge
-        paths = default_paths(release(wanted or "1.5"), "linux")
+        paths = default_paths(release(wanted or DEFAULT_RELEASE), "linux")
         state = read_device_state(target, wanted, paths=[paths.edge_ca_cert, paths.edge_ca_key,
                                                          paths.trust_bundle])
         if state.release.notice:
