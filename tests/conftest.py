@@ -10,4 +10,4 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 # The loopback test device (real sshd in a mount namespace): fixtures `device`, `device15` …
 # and the runtime's own config parser as the oracle for every config edgecert writes (rtcfg.py).
-pytest_plugins = ["device.fixtures", "rtcfg"]
+pytest_plugins = ["rtcfg", "device.fixtures"]
