@@ -312,7 +312,9 @@ def _check_edge_ca(col: _Collector, data: Mapping[str, Any], release: EdgeReleas
             urls = data.get("cert_issuance", {}).get("est", {}).get("urls", {})
             if "url" not in ca and "default" not in urls:
                 col.add("error", "edge_ca", "EST edge CA without a server URL",
-                        "Set edge_ca.url or [cert_issuance.est.urls] default.")
+                        "Set edge_ca.url or [cert_issuance.est.urls] default: the runtime "
+                        "parses the file without one, but certd then has no server to ask "
+                        "and the edge CA is never issued.")
             if "url" in ca:
                 _url(col, ca["url"], "edge_ca.url")
             if str(ca.get("url", "https:")).startswith("http:"):
@@ -320,7 +322,8 @@ def _check_edge_ca(col: _Collector, data: Mapping[str, Any], release: EdgeReleas
                         "Use https:// so the EST password and keys are not sent in clear.")
         if method == "local_ca" and "local_ca" not in data.get("cert_issuance", {}):
             col.add("error", "edge_ca.method", 'method = "local_ca" needs [cert_issuance.local_ca]',
-                    "Configure the local CA's cert and pk in [cert_issuance.local_ca].")
+                    "Configure the local CA's cert and pk in [cert_issuance.local_ca]: "
+                    "without it certd has no CA to issue the edge CA from.")
         for key in ("identity_cert", "bootstrap_identity_cert"):
             if key in ca:
                 _uri(col, ca[key], f"edge_ca.{key}", pkcs11_ok=False, has_lib=has_lib)
