@@ -14,6 +14,8 @@ from core.resources import read_resource
 
 Platform = Literal["linux", "windows", "eflow"]
 PLATFORMS: tuple[Platform, ...] = ("linux", "windows", "eflow")
+DEFAULT_RELEASE = "1.6"
+"""The release the wizard and the CLI assume when none is given: the current LTS (facts §12.1)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,12 @@ class EdgeRelease:
     apply: Literal["restart", "config-apply"]
     service: str
     platforms: tuple[Platform, ...]
+    support_ended: str | None = None
+    """When Microsoft stopped servicing the release (e.g. ``"November 2026"``); None: serviced."""
+    removed_keys: tuple[str, ...] = ()
+    """Top-level config.toml keys this release no longer reads (the runtime ignores them)."""
+    agent_image: str | None = None
+    """The default edgeAgent image of the release's template, when edgecert knows it."""
     notice: str = ""
     """Set when a newer, unknown release was mapped onto this entry."""
 
@@ -50,6 +58,11 @@ class EdgeRelease:
     def min_pathlen_above_edge_ca(self) -> int:
         """How many CAs the edge CA issues below itself: 1 on 1.1 (workload CA), else 0."""
         return 1 if self.is_legacy else 0
+
+    @property
+    def support_text(self) -> str:
+        """``"support ended November 2026"`` for an unserviced release, else ``""``."""
+        return f"support ended {self.support_ended}" if self.support_ended else ""
 
     @property
     def ca_term_title(self) -> str:
@@ -80,6 +93,9 @@ def catalog() -> dict[str, EdgeRelease]:
             apply=r["apply"],
             service=r["service"],
             platforms=tuple(r["platforms"]),
+            support_ended=r.get("support_ended"),
+            removed_keys=tuple(r.get("removed_keys", ())),
+            agent_image=r.get("agent_image"),
         )
     return dict(sorted(out.items(), key=lambda kv: _version_tuple(kv[0])))
 
@@ -92,13 +108,14 @@ def _version_tuple(text: str) -> tuple[int, int]:
     if not m:
         raise UsageError(
             f"{text!r} is not an IoT Edge version",
-            hint="Use a version such as 1.1, 1.4 or 1.5 (see `iotedge version` on the device).",
+            hint="Use a version such as 1.1, 1.4, 1.5 or 1.6 (see `iotedge version` on the "
+                 "device).",
         )
     return int(m.group(1)), int(m.group(2))
 
 
 def release(version: str) -> EdgeRelease:
-    """The catalog entry for a version string such as ``"1.5"``, ``"1.4.27"`` or ``"1.6"``.
+    """The catalog entry for a version string such as ``"1.5"``, ``"1.4.27"`` or ``"1.6.0"``.
 
     An unknown newer release maps to the newest known one, with ``notice`` set.
 
@@ -129,7 +146,7 @@ def release(version: str) -> EdgeRelease:
 
 
 def parse_iotedge_version(output: str) -> str:
-    """The version in ``iotedge version`` output (``iotedge 1.5.21 (abc…)``)."""
+    """The version in ``iotedge version`` output (``iotedge 1.6.0 (abc…)``)."""
     m = re.search(r"iotedge\s+v?(\d+\.\d+(?:\.\d+)?)", output)
     if not m:
         raise UsageError(

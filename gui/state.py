@@ -31,7 +31,7 @@ class WizardState:
     """Everything the wizard knows; pages write it, ``gui.backend`` turns it into core values."""
 
     # -- version page
-    release_key: str = "1.5"
+    release_key: str = "1.6"  # core.versions.DEFAULT_RELEASE
     platform: Platform = "linux"
 
     # -- chain page

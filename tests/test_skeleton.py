@@ -25,7 +25,7 @@ def test_core_never_imports_qt() -> None:
 
 
 def test_catalog_versions() -> None:
-    assert list(catalog()) == ["1.1", "1.2", "1.3", "1.4", "1.5"]
+    assert list(catalog()) == ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6"]
     r11 = release("1.1")
     assert r11.is_legacy and r11.ca_term == "device CA" and r11.edge_ca_pathlen is None
     assert r11.expiry_warning_days == 90 and r11.not_after_limit is not None
@@ -36,7 +36,7 @@ def test_catalog_versions() -> None:
 
 def test_unknown_newer_release_maps_to_newest_with_notice() -> None:
     r = release("1.7")
-    assert r.key == "1.5" and "1.7" in r.notice
+    assert r.key == "1.6" and "1.7" in r.notice
 
 
 @pytest.mark.parametrize("bad", ["1.0", "banana", ""])

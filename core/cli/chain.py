@@ -22,10 +22,11 @@ from core.chain.output import ChainFiles
 from core.chain.pkcs12 import export_pfx
 from core.chain.validate import ChainReport, Finding, check_files
 from core.errors import UnreadableFileError, UsageError
-from core.versions import EdgeRelease, catalog, release
+from core.versions import DEFAULT_RELEASE, EdgeRelease, catalog, release
 
 _KEY_TYPES = [k.value for k in KeyType]
 _VERSIONS = ", ".join(catalog())
+_VERSION_HELP = f"IoT Edge release on the device ({_VERSIONS}; default {DEFAULT_RELEASE})"
 
 
 def register(subparsers: Any) -> None:
@@ -74,8 +75,8 @@ def register(subparsers: Any) -> None:
     _out_name(csr)
     csr.add_argument("--key-type", choices=_KEY_TYPES, default=KeyType.RSA_2048.value,
                      help="key type (default rsa-2048)")
-    csr.add_argument("--iotedge", default="1.5", metavar="VERSION",
-                     help=f"IoT Edge release on the device ({_VERSIONS}; default 1.5)")
+    csr.add_argument("--iotedge", default=DEFAULT_RELEASE, metavar="VERSION",
+                     help=_VERSION_HELP)
     csr.set_defaults(func=_cmd_csr)
 
     imp = sub.add_parser("import-signed", help="assemble the edge CA files from a signed CSR",
@@ -87,8 +88,8 @@ def register(subparsers: Any) -> None:
                      help="the issuing CA's chain up to the root")
     imp.add_argument("--key-password-file", type=Path, help="file with the key's password")
     _out_name(imp)
-    imp.add_argument("--iotedge", default="1.5", metavar="VERSION",
-                     help=f"IoT Edge release on the device ({_VERSIONS}; default 1.5)")
+    imp.add_argument("--iotedge", default=DEFAULT_RELEASE, metavar="VERSION",
+                     help=_VERSION_HELP)
     imp.set_defaults(func=_cmd_import)
 
     check = sub.add_parser(
@@ -100,8 +101,8 @@ def register(subparsers: Any) -> None:
                        help="edge CA certificate file (full chain), PEM/DER/PFX")
     check.add_argument("--key", type=Path, required=True, help="edge CA private key (or PFX)")
     check.add_argument("--trust-bundle", type=Path, required=True, help="root CA bundle")
-    check.add_argument("--iotedge", default="1.5", metavar="VERSION",
-                       help=f"IoT Edge release on the device ({_VERSIONS}; default 1.5)")
+    check.add_argument("--iotedge", default=DEFAULT_RELEASE, metavar="VERSION",
+                       help=_VERSION_HELP)
     check.add_argument("--hostname", help="the device hostname (the edge CA CN must differ)")
     check.add_argument("--password-file", type=Path,
                        help="file whose first line opens encrypted keys/PFX files")
@@ -143,8 +144,8 @@ def _out_name(p: argparse.ArgumentParser) -> None:
 
 def _days_version(p: argparse.ArgumentParser) -> None:
     p.add_argument("--days", type=int, help="edge CA lifetime in days (default 90; 180 on 1.1)")
-    p.add_argument("--iotedge", default="1.5", metavar="VERSION",
-                   help=f"IoT Edge release on the device ({_VERSIONS}; default 1.5)")
+    p.add_argument("--iotedge", default=DEFAULT_RELEASE, metavar="VERSION",
+                   help=_VERSION_HELP)
 
 
 def read_password_file(path: Path | None) -> str | None:

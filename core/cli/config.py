@@ -84,7 +84,7 @@ def register(subparsers: Any) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iotedge", required=True, metavar="VERSION",
-                   help="IoT Edge version on the device, e.g. 1.5 (`iotedge version`)")
+                   help="IoT Edge version on the device, e.g. 1.6 (`iotedge version`)")
     p.add_argument("--platform", choices=PLATFORMS, default="linux",
                    help="linux, eflow, or windows (1.1 with Windows containers)")
     p.add_argument("--current", required=True, metavar="FILE",

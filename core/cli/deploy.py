@@ -31,7 +31,7 @@ from core.deploy.status import device_status
 from core.errors import UsageError
 from core.progress import ProgressEvent
 from core.targets.base import Target
-from core.versions import EdgeRelease, Platform, release
+from core.versions import DEFAULT_RELEASE, EdgeRelease, Platform, release
 
 
 def register(subparsers: Any) -> None:
@@ -262,7 +262,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     try:
         wanted = None if args.iotedge == "auto" else args.iotedge
         platform: Platform = args.platform_fixed or args.platform
-        paths, _ = _device_paths(args, release(wanted or "1.5"), platform)
+        paths, _ = _device_paths(args, release(wanted or DEFAULT_RELEASE), platform)
         state = read_device_state(target, wanted, paths=[paths.edge_ca_cert, paths.edge_ca_key,
                                                          paths.trust_bundle])
         check_device_release(wanted, state.version, where=target.name)

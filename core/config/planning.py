@@ -292,8 +292,7 @@ def build_plan(
                                  template=_decode(template, "config.toml.edge.template"),
                                  where=config_path)
         findings = check_config_toml(after, release, where=config_path,
-                                     cert_lifetime=cert_lifetime, edge_ca_cn=edge_ca_cn,
-                                     for_deploy=True)
+                                     cert_lifetime=cert_lifetime, edge_ca_cn=edge_ca_cn)
         raise_on_errors(findings, where=config_path)
         owner = "root"
     warnings += _describe(findings)

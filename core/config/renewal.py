@@ -1,9 +1,12 @@
 """The ``threshold`` / ``retry`` grammar of ``[edge_ca.auto_renew]``, as the runtime parses it.
 
-The runtime (cert-renewal ``policy.rs``) accepts ``^[+]?\\d+(%|min|day)$``, case-sensitive,
-with a percentage from 1 to 99 and every value greater than zero. Spellings shown in some
-Microsoft docs (``4d``, ``10m``, ``100%``) are rejected by the runtime, so they are rejected here
-with the accepted spelling in the hint.
+The runtime (Azure/iot-identity-service ``cert/cert-renewal/src/policy.rs``) pops the unit
+(``%``, ``min`` or ``day``, case-sensitive) and parses the rest as a Rust ``i64``: ASCII digits
+with an optional ``+``, nothing else (no spaces, no ``_``, no other scripts' digits, no trailing
+newline). A percentage is 1 to 99, every value greater than zero. This module is the one grammar
+for those values: the CLI, the wizard and the config validation all call :func:`parse_policy`.
+Spellings shown in some Microsoft docs (``4d``, ``10m``, ``100%``) are rejected by the runtime,
+so they are rejected here with the accepted spelling in the hint.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from typing import Literal
 
 from core.config.errors import RenewalPolicyError
 
-_GRAMMAR = re.compile(r"^\+?(\d+)(%|min|day)$")
-_NUMBER_UNIT = re.compile(r"^\s*\+?(\d+)\s*([A-Za-z%]*)\s*$")
+_GRAMMAR = re.compile(r"\A\+?([0-9]+)(%|min|day)\Z", re.ASCII)
+_NUMBER_UNIT = re.compile(r"\A\s*\+?([0-9]+)\s*([A-Za-z%]*)\s*\Z", re.ASCII)
+I64_MAX = 2**63 - 1
+_UNIT_SECONDS = {"min": 60, "day": 86400}
 _UNIT_SPELLINGS = {
     "d": "day", "days": "day", "day": "day", "D": "day", "DAY": "day", "Day": "day",
     "DAYS": "day", "Days": "day",
@@ -41,7 +46,7 @@ def _suggest(text: str) -> str:
     """An accepted spelling close to what the technician typed, or the general rule."""
     general = 'Write "N%" with N from 1 to 99 (preferred), "Nmin" or "Nday", e.g. "80%" or "4day".'
     m = _NUMBER_UNIT.match(text)
-    if not m:
+    if not m or len(m.group(1)) > 19:
         return general
     number, unit = int(m.group(1)), m.group(2)
     if unit == "%":
@@ -78,7 +83,13 @@ def parse_policy(text: str, *, field: str = "threshold", where: str | None = Non
             f"{field} {text!r} is not accepted by the IoT Edge runtime (bad units or number)",
             hint=_suggest(text), where=where,
         )
-    number, unit = int(m.group(1)), m.group(2)
+    digits, unit = m.group(1).lstrip("0") or "0", m.group(2)
+    number = int(digits) if len(digits) <= 19 else I64_MAX + 1  # no huge int() on hostile input
+    if number > I64_MAX:
+        raise RenewalPolicyError(
+            f"{field} {text[:40]!r}: the number does not fit the runtime's 64-bit integer",
+            hint=_suggest(text[:40]), where=where,
+        )
     if number <= 0:
         raise RenewalPolicyError(
             f"{field} {text!r}: renewal policy values must be positive",
@@ -92,7 +103,15 @@ def parse_policy(text: str, *, field: str = "threshold", where: str | None = Non
                 hint=_suggest(text), where=where,
             )
         return RenewalPolicy("percent", number, f"{number}%")
-    seconds = number * (60 if unit == "min" else 86400)
+    seconds = number * _UNIT_SECONDS[unit]
+    if seconds > I64_MAX:
+        # The runtime multiplies without a check (policy.rs): the seconds wrap around and the
+        # device renews at a nonsense time, so this is refused although parsing succeeds.
+        raise RenewalPolicyError(
+            f"{field} {text!r}: {number}{unit} overflows the runtime's 64-bit count of seconds",
+            hint='Use a percentage such as "80%", or a time below the certificate lifetime.',
+            where=where,
+        )
     return RenewalPolicy("time", seconds, f"{number}{unit}")
 
 

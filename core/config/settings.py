@@ -125,6 +125,7 @@ TOP_LEVEL_KEYS = frozenset({
     "localid", "provisioning", "aziot_keys", "preloaded_keys", "preloaded_certs",
     "cert_issuance", "tpm", "agent", "connect", "listen", "watchdog", "moby_runtime",
     "image_garbage_collection", "edge_ca",
+    "manifest_trust_bundle_cert",  # content trust, up to 1.5 (EdgeRelease.removed_keys)
 })
 
 

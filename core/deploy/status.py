@@ -14,6 +14,7 @@ from ruamel.yaml.error import YAMLError
 from core.deploy.state import BackupInfo, DeviceState, read_device_state, read_file
 from core.errors import TargetError
 from core.targets.base import Target
+from core.versions import release
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class DeviceStatus:
         now = now or dt.datetime.now(dt.UTC)
         lines = [
             f"device: {self.target}",
-            f"IoT Edge: {self.version or 'not found'} (release {self.release})",
+            f"IoT Edge: {self.version or 'not found'} (release {self.release}"
+            + (f", {support})" if (support := release(self.release).support_text) else ")"),
             f"config: {self.config_path}" + ("" if self.config_present else " (missing)"),
             f"edge CA: {self.edge_ca_mode}",
         ]

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from core.versions import EdgeRelease, catalog
+from core.versions import DEFAULT_RELEASE, EdgeRelease, catalog
 from gui.pages.base import Page, note
 
 # (catalog key, platform, button text); the catalog says what each choice means.
@@ -21,7 +21,8 @@ CHOICES: tuple[tuple[str, str, str], ...] = (
     ("1.2", "linux", "IoT Edge 1.&2"),
     ("1.3", "linux", "IoT Edge 1.&3"),
     ("1.4", "linux", "IoT Edge 1.&4 LTS"),
-    ("1.5", "linux", "IoT Edge 1.&5 LTS or newer"),
+    ("1.5", "linux", "IoT Edge 1.&5 LTS (support ended)"),
+    ("1.6", "linux", "IoT Edge 1.&6 LTS or newer"),
     ("1.5", "eflow", "&EFLOW (IoT Edge for Linux on Windows), 1.2 or newer"),
     ("1.1", "eflow", "EFLOW 1.1 L&TS"),
 )
@@ -30,6 +31,9 @@ CHOICES: tuple[tuple[str, str, str], ...] = (
 def explain(rel: EdgeRelease, platform: str) -> str:
     """What changes for this release, in the catalog's own terms (rich text)."""
     lines = [f"<b>{rel.label}</b>" + (" on EFLOW" if platform == "eflow" else "")]
+    if rel.support_ended:
+        lines.append(f"<b>Support ended {rel.support_ended}</b>: Microsoft no longer services "
+                     "this release; plan the upgrade to the current LTS.")
     config = rel.config_path_windows if platform == "windows" and rel.config_path_windows \
         else rel.config_path
     lines.append(f"Configuration file: <code>{config}</code> ({rel.config_format.upper()}).")
@@ -101,7 +105,9 @@ class VersionPage(Page):
                     button.setChecked(True)
                     break
         else:
-            self.group.button(CHOICES.index(("1.5", "linux", CHOICES[5][2]))).setChecked(True)
+            default = next(i for i, (key, platform, _text) in enumerate(CHOICES)
+                           if (key, platform) == (DEFAULT_RELEASE, "linux"))
+            self.group.button(default).setChecked(True)
         self._show()
 
     def _toggled(self, button_id: int, checked: bool) -> None:

@@ -77,9 +77,10 @@ def test_diff_unparsable_current_exit_2(tmp_path: Path,
 
 
 def test_diff_with_device_template(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, "config", "diff", "--iotedge", "1.4", "--current", "-",
-                        "--template", str(FIXTURES / "template-1.5.toml"), *DEVICE)
-    assert code == 0
+    code, out, err = _run(capsys, "config", "diff", "--iotedge", "1.4", "--current", "-",
+                          "--template", str(FIXTURES / "template-1.5.toml"), *DEVICE)
+    # The diff is shown, but the template is not provisioned: the runtime would refuse it.
+    assert code == 1 and "no [provisioning] section" in err
     assert out.startswith("--- /dev/null\n")
     assert '+# trust_bundle_cert = "file:///var/secrets/trust-bundle.pem"' in out
 

@@ -195,7 +195,8 @@ def test_refusals(chain: tuple[bytes, bytes, bytes]) -> None:
 
 
 def test_validation_errors_stop_the_plan() -> None:
-    current = b'hostname = "edge-1"\n[provisioning]\nsource = "manual"\n'
+    current = (b'hostname = "edge-1"\n[provisioning]\nsource = "manual"\n'
+               b'connection_string = "HostName=h;DeviceId=d;SharedAccessKey=a2V5"\n')
     with pytest.raises(ConfigValidationError) as info:
         build_plan(release=R15, platform="linux", settings=CertSettings(
             Issued("self_signed", common_name="edge-1")), current_config=current)

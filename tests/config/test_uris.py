@@ -8,9 +8,11 @@ from core.config.errors import UriError
 from core.config.uris import (
     check_file_uri,
     file_uri,
+    file_uri_advice,
     file_uri_path,
     is_pkcs11,
     parse_pkcs11_uri,
+    url_problem,
 )
 
 
@@ -35,9 +37,7 @@ def test_round_trip(path: str) -> None:
     ("/var/aziot/certs/ca.pem", "not a file://", "file:///var/aziot/certs/ca.pem"),
     ("https://example.org/ca.pem", "not a file://", "file:///"),
     ("file://var/aziot/ca.pem", "names a host", "three slashes"),
-    ("file:///var/aziot/edge ca.pem", "not percent-encoded", "file:///var/aziot/edge%20ca.pem"),
-    ("file:///var/aziot/%zz.pem", "not percent-encoded", "%25zz"),
-    ("file:///C:/edge ca.pem", "not percent-encoded", "file:///C:/edge%20ca.pem"),
+    ("file:///var/aziot/%FF.pem", "not UTF-8", "Percent-encode"),
 ])
 def test_bad_file_uris(uri: str, message: str, hint: str) -> None:
     with pytest.raises(UriError, match=message) as info:
@@ -57,7 +57,13 @@ def test_pkcs11_parts_decoded() -> None:
     ("pkcs11:object=edge?pin-value=9876", "neither slot-id nor token"),
     ("pkcs11:slot-id=zero;object=x?pin-value=9876", "malformed"),
     ("file:///x?pin-value=9876", "not a pkcs11"),
-    ("pkcs11:slot-id?pin-value=9876", "no value"),
+    ("pkcs11:slot-id?pin-value=9876", "malformed"),
+    ("pkcs11:slot-id=-1?pin-value=9876", "malformed"),
+    ("pkcs11:slot-id=1_0?pin-value=9876", "malformed"),
+    ("pkcs11:slot-id=%201?pin-value=9876", "malformed"),
+    ("pkcs11:slot-id=\u0661?pin-value=9876", "malformed"),
+    ("pkcs11:slot-id=18446744073709551616?pin-value=9876", "malformed"),
+    ("pkcs11:token=%FF?pin-value=9876", "not UTF-8"),
 ])
 def test_bad_pkcs11_uris_never_show_the_pin(uri: str, message: str) -> None:
     with pytest.raises(UriError, match=message) as info:
@@ -69,3 +75,39 @@ def test_pkcs11_uri_where_a_file_uri_belongs_hides_the_pin() -> None:
     with pytest.raises(UriError, match="not a file://") as info:
         check_file_uri("pkcs11:slot-id=0?pin-value=24681357", key="edge_ca.cert")
     assert "24681357" not in info.value.describe()
+
+
+@pytest.mark.parametrize(("uri", "path", "canonical"), [
+    # Accepted by the runtime's URL parser (the url crate), read as these device paths.
+    ("file:///var/aziot/edge ca.pem", "/var/aziot/edge ca.pem", "file:///var/aziot/edge%20ca.pem"),
+    ("file:///var/aziot/%zz.pem", "/var/aziot/%zz.pem", None),
+    ("file:certs/x.pem", "/certs/x.pem", "file:///certs/x.pem"),
+    ("file://localhost/var/x.pem", "/var/x.pem", "file:///var/x.pem"),
+    ("file:///var/a/../x.pem", "/var/x.pem", "file:///var/x.pem"),
+    ("file:///C:/edge ca.pem", "C:\\edge ca.pem", "file:///C:/edge%20ca.pem"),
+])
+def test_file_uris_read_as_the_runtime_does(uri: str, path: str, canonical: str | None) -> None:
+    check_file_uri(uri)
+    assert file_uri_path(uri) == path
+    advice = file_uri_advice(uri)
+    if canonical is None:
+        assert advice is None
+    else:
+        assert advice is not None and canonical in advice
+
+
+def test_pkcs11_as_upstream_parses_it() -> None:
+    assert parse_pkcs11_uri("pkcs11:slot-id=+7").slot_id == 7
+    assert parse_pkcs11_uri("pkcs11:slot-id=18446744073709551615").slot_id == 2**64 - 1
+    assert parse_pkcs11_uri("pkcs11:tok%65n=a%20b").token == "a b"  # encoded attribute name
+    assert parse_pkcs11_uri("pkcs11:foo=%FF;token=t").token == "t"  # unknown: not decoded
+    assert parse_pkcs11_uri("pkcs11:token=a;token=b").token == "b"  # the last one wins
+
+
+@pytest.mark.parametrize(("value", "ok"), [
+    ("https://est.example.org/.well-known/est", True), ("unix:///var/run/docker.sock", True),
+    ("https://[::1]:8443/est", True), ("not a url", False), ("est.example.org", False),
+    ("https://", False), ("https://a b/", False), ("https://est:99999/", False),
+])
+def test_urls_as_the_runtime_parses_them(value: str, ok: bool) -> None:
+    assert (url_problem(value) is None) is ok

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 
+from rtcfg import missing_reason, oracle_path
+
 from core.targets.ssh import SshTarget
 
 from .rootfs import (
@@ -72,6 +74,8 @@ def missing_prerequisites() -> list[str]:
     for path in ("/usr/sbin/sshd", "/usr/bin/python3"):
         if not os.access(path, os.X_OK):
             missing.append(path)
+    if oracle_path() is None:  # the stand-in's `config apply` runs the runtime's parser
+        missing.append(missing_reason())
     return missing
 
 

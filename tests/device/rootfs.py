@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rtcfg import oracle_path
+
 if TYPE_CHECKING:
     from .device import Device
 
@@ -176,6 +178,11 @@ def prepare_root(dev: Device) -> None:
     for tool in ("iotedge", "systemctl"):
         shutil.copy(STANDIN / tool, root / "usr/local/bin" / tool)
         (root / "usr/local/bin" / tool).chmod(0o755)
+    # The runtime's own config parser, which the stand-in's `config apply` runs (tests/rtcfg.py).
+    oracle = oracle_path()
+    if oracle is not None:
+        shutil.copy(oracle, root / "usr/local/bin" / "rtcfg")
+        (root / "usr/local/bin" / "rtcfg").chmod(0o755)
     (etc / "iotedge-standin").mkdir(exist_ok=True)
 
 
