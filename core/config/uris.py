@@ -27,17 +27,17 @@ def file_uri(path: str) -> str:
             (``C:\\ProgramData\\iotedge\\certs\\edge-ca.pem``).
 
     Raises:
-        UriError: the path is relative.
+        DevicePathError: the path is relative, not normalised or holds a control character
+            (a ``..`` would be resolved away by the runtime's URL parser, so it is refused
+            while the path is still as the user typed it).
     """
-    if _WINDOWS_DRIVE.match(path):
+    from core.config.device_paths import check_syntax
+
+    windows = bool(_WINDOWS_DRIVE.match(path))
+    check_syntax(path, platform="windows" if windows else "linux", what="device path")
+    if windows:
         return PureWindowsPath(path).as_uri()
-    posix = PurePosixPath(path)
-    if not posix.is_absolute():
-        raise UriError(
-            f"device path {path!r} is relative",
-            hint="Give an absolute path on the device, e.g. /var/aziot/certs/edge-ca.pem.",
-        )
-    return posix.as_uri()
+    return PurePosixPath(path).as_uri()
 
 
 # ---- URLs as the runtime parses them (Rust's ``url`` crate, WHATWG URL rules) -------------------

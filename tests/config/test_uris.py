@@ -14,6 +14,7 @@ from core.config.uris import (
     parse_pkcs11_uri,
     url_problem,
 )
+from core.errors import DevicePathError
 
 
 def test_file_uri_is_absolute_and_percent_encoded() -> None:
@@ -22,8 +23,16 @@ def test_file_uri_is_absolute_and_percent_encoded() -> None:
 
 
 def test_file_uri_rejects_relative_path() -> None:
-    with pytest.raises(UriError, match="relative"):
+    with pytest.raises(DevicePathError, match="relative"):
         file_uri("certs/ca.pem")
+
+
+@pytest.mark.parametrize("path", ["/var/aziot/certs/../../../etc/shadow", "/var/aziot/./x.pem",
+                                  "/var//aziot/x.pem", "/var/aziot/x\n.pem"])
+def test_file_uri_refuses_what_the_url_parser_would_rewrite(path: str) -> None:
+    # the runtime's URL parser resolves dot segments: the path is judged as typed
+    with pytest.raises(DevicePathError, match=r"not normalised|control character"):
+        file_uri(path)
 
 
 @pytest.mark.parametrize("path", ["/var/aziot/certs/ä b.pem", "C:\\x y\\ca.pem", "/a/%41.pem"])
