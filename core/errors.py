@@ -9,6 +9,29 @@ Rules:
 
 from __future__ import annotations
 
+import re
+
+# C0 controls, DEL, C1 controls, and the bidirectional overrides/isolates that reorder text.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_KEEP_NL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e"
+                             "\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shown(text: object, *, keep_newlines: bool = False) -> str:
+    """``text`` safe to print on a terminal: control characters become ``\\x1b``-style escapes.
+
+    A file name or device name can hold an ANSI escape or a newline; echoed raw it could
+    recolour, move or fake lines on the technician's screen. Every error text and every echoed
+    path goes through this. ``keep_newlines`` keeps line breaks (for whole multi-line texts).
+    """
+    pattern = _UNSAFE_KEEP_NL if keep_newlines else _UNSAFE
+    return pattern.sub(_escape, str(text))
+
 
 class EdgecertError(Exception):
     """Root of all edgecert errors."""
@@ -23,7 +46,7 @@ class EdgecertError(Exception):
         self.where = where
 
     def __str__(self) -> str:
-        text = f"{self.where}: {self.message}" if self.where else self.message
+        text = f"{shown(self.where)}: {self.message}" if self.where else self.message
         return text
 
     def describe(self) -> str:
@@ -74,6 +97,11 @@ class Pkcs12MacMissingError(InputError):
 
 class CorruptFileError(UnreadableFileError):
     """The file looks like a known format but its content is damaged."""
+
+
+class OutputError(InputError):
+    """An output file or folder cannot be written (no permission, disk full, a folder in the
+    way); nothing partial is left behind."""
 
 
 # ---- certificate chain -------------------------------------------------------------------------
