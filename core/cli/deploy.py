@@ -66,6 +66,8 @@ def register(subparsers: Any) -> None:
         description="For devices reached by USB stick or a jump host: the bundle's install.sh "
         "does what deploy does (drift check, backup, modes, apply, check, rollback).")
     exp.add_argument("--out", required=True, type=Path, metavar="DIR|ZIP")
+    exp.add_argument("--force", action="store_true",
+                     help="replace an existing bundle zip or folder (once the new one is whole)")
     _plan_options(exp, device=False)
     exp.set_defaults(func=_cmd_export)
 
@@ -272,6 +274,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     current = config_cli._current(args)
     plan = _plan(args, rel, args.platform, current, None)
     sys.stdout.write(config_cli.describe_plan(plan))
-    rep = export_bundle(plan, args.out)
+    rep = export_bundle(plan, args.out, force=args.force)
     sys.stdout.write(rep.describe() + "\n")
     return 0
