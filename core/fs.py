@@ -135,6 +135,7 @@ def output_error(exc: OSError, path: Path | str, what: str) -> OutputError:
         errno.EPERM: "Choose a place you can write to, or run as a user who may.",
         errno.ENOENT: "Check the path: its folder does not exist.",
         errno.ENOTDIR: "Check the path: part of it is a file, not a folder.",
+        errno.EEXIST: "Check the path: part of it is a file, not a folder.",
         errno.EISDIR: "That name is a folder: give the file name to write.",
     }
     reason = exc.strerror or type(exc).__name__

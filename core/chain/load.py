@@ -89,6 +89,7 @@ def _key_from_der_or_pem(data: bytes, password: bytes | None, where: str, pem: b
 def _load_pem(data: bytes, password: bytes | None, where: str) -> Material:
     certs: list[x509.Certificate] = []
     keys: list[PrivateKey] = []
+    public = False
     for m in _PEM_BLOCK.finditer(data):
         label = m.group(1).decode("ascii", "replace")
         block = m.group(0)
@@ -110,11 +111,30 @@ def _load_pem(data: bytes, password: bytes | None, where: str) -> Material:
                 "this is a certificate signing request, not a certificate", where=where,
                 hint="Have the CA sign it, then import the signed certificate.",
             )
+        elif label in ("PUBLIC KEY", "RSA PUBLIC KEY"):
+            public = True
         # other blocks (EC PARAMETERS, ...) are ignored
+    if not certs and not keys and public:
+        raise _public_key_error(where)
     if not certs and not keys:
         raise UnreadableFileError("no certificate or private key in this PEM file",
                                   where=where, hint="Choose a .pem/.crt/.key/.pfx file.")
     return Material(tuple(certs), tuple(keys), (where,))
+
+
+def _public_key_error(where: str) -> UnreadableFileError:
+    return UnreadableFileError(
+        "this is a public key, not a private key or certificate", where=where,
+        hint="Choose the private key file (…key.pem, BEGIN PRIVATE KEY), or the certificate; "
+             "a public key alone cannot sign or be installed.")
+
+
+def _is_der_public_key(data: bytes) -> bool:
+    try:
+        serialization.load_der_public_key(data)
+    except Exception:
+        return False
+    return True
 
 
 def _load_pkcs12(data: bytes, password: bytes | None, where: str) -> Material:
@@ -207,6 +227,8 @@ def _load_der(data: bytes, password: bytes | None, where: str) -> Material:
         raise
     except Exception:  # not a key either: try PKCS#12 next
         _log.debug("not a DER key: %s", where)
+    if _is_der_public_key(data):
+        raise _public_key_error(where)
     if _pkcs12_has_mac(data) is not None:
         return _load_pkcs12(data, password, where)
     if data[:1] == b"\x30" and len(data) > 16:

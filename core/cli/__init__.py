@@ -28,6 +28,18 @@ EXIT_TERMINATED = 143
 """SIGTERM: 128 + 15, the shell's convention."""
 
 
+_progress = {"started": False, "finished": False}
+
+
+def work_complete() -> None:
+    """Say that the command's lasting work is done (files written, device deployed).
+
+    A Ctrl-C or SIGTERM after this (while the summary is still being printed) is reported as
+    "its work is complete" rather than as an interrupted command.
+    """
+    _progress["finished"] = True
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is, so it unwinds (and cleans up) like Ctrl-C."""
 
@@ -71,7 +83,8 @@ class _QuietStdout:
         self._stream = stream
         self.closed_by_reader = False
 
-    def _drop_rest(self) -> None:
+    def drop_rest(self) -> None:
+        """Send the rest of the output (buffered or not) to the null device."""
         import os
 
         self.closed_by_reader = True
@@ -85,14 +98,14 @@ class _QuietStdout:
         try:
             return int(self._stream.write(text))
         except BrokenPipeError:
-            self._drop_rest()
+            self.drop_rest()
             return len(text)
 
     def flush(self) -> None:
         try:
             self._stream.flush()
         except BrokenPipeError:
-            self._drop_rest()
+            self.drop_rest()
             self._stream.flush()
 
     def __getattr__(self, name: str) -> Any:
@@ -111,6 +124,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def _run(argv: Sequence[str] | None, progress: dict[str, bool]) -> int:
+    """Parse, run the command, print a typed error as text; the exit code."""
     import logging
 
     from core.errors import EdgecertError, shown
@@ -138,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code: the command's own, 130 after Ctrl-C, 143 after SIGTERM.
     """
-    progress = {"started": False, "finished": False}
+    progress = _progress
+    progress.update(started=False, finished=False)
     real_stdout = sys.stdout
     try:
         import signal
@@ -148,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout = _QuietStdout(sys.stdout)
         return _run(argv, progress)
     except KeyboardInterrupt as exc:
+        if isinstance(sys.stdout, _QuietStdout):
+            sys.stdout.drop_rest()  # a reader that stopped reading must not hang the exit
         terminated = isinstance(exc, Terminated)
         what = "terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)"
         if progress["finished"]:

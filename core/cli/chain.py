@@ -23,6 +23,7 @@ from core.chain.order import order_chain
 from core.chain.output import ChainFiles
 from core.chain.pkcs12 import export_pfx
 from core.chain.validate import ChainReport, Finding, check_files
+from core.cli import work_complete
 from core.errors import (
     PasswordRequiredError,
     UnreadableFileError,
@@ -208,6 +209,7 @@ def _print_findings(findings: tuple[Finding, ...], out: Any = None) -> None:
 
 
 def _report_written(files: ChainFiles, rel: EdgeRelease) -> int:
+    work_complete()
     report = check_files(load_file(files.edge_ca_full_chain), load_file(files.edge_ca_key),
                          load_file(files.trust_bundle), release=rel)
     for notice in files.notices:
@@ -246,6 +248,7 @@ def _cmd_csr(args: argparse.Namespace) -> int:
     rel = _release(args)
     csr, key = make_csr(out_dir=args.out, name=args.name, release=rel,
                         key_type=KeyType.parse(args.key_type), force=args.force)
+    work_complete()
     print(f"wrote {shown(csr)}\nwrote {shown(key)} (keep it private; mode 0600)")
     print("Have your CA sign the CSR as a sub-CA (CA:TRUE, keyCertSign), then run "
           "`edgecert chain import-signed`.")
@@ -325,6 +328,7 @@ def _cmd_export_pfx(args: argparse.Namespace) -> int:
                                 password=read_password_file(args.password_file),
                                 key_password=read_password_file(args.key_password_file),
                                 legacy=args.legacy, force=args.force)
+    work_complete()
     print(f"wrote {shown(out)} ({count} certificate(s), "
           f"{'legacy 3DES/SHA-1' if args.legacy else 'AES-256/SHA-256'})")
     return 0

@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from core.chain.load import MAX_FILE
+from core.cli import work_complete
 from core.cli.chain import PASSWORD_FILE_MAX
 from core.config.diff import config_diff
 from core.config.migrate import migrate_config_yaml
@@ -234,6 +235,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         return 1
     if args.output is not None:
         write_atomic(args.output, new.encode("utf-8"), 0o600, what="the new config")
+        work_complete()
     return 0
 
 
