@@ -158,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import signal
 
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # from the startup guard
         if hasattr(signal, "SIGTERM"):
             signal.signal(signal.SIGTERM, _on_sigterm)
         sys.stdout = _QuietStdout(sys.stdout)
