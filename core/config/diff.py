@@ -74,6 +74,39 @@ def redact_lines(lines: list[str]) -> list[str]:
     return out
 
 
+class _LazyRedacted:
+    """``redact_lines(lines)[i:j]`` computed only for the lines a diff shows.
+
+    Which lines lie inside a PEM block is found in one cheap pass; the redaction rules run
+    only on the few lines around the changes (a big config has thousands of unchanged lines).
+    """
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.in_pem: list[bool] = []
+        inside = False
+        for line in lines:
+            self.in_pem.append(inside)
+            if "-----" not in line:
+                continue
+            if inside:
+                inside = not _PEM_END.search(line)
+            elif _PEM_BEGIN.search(line) and not _PEM_END.search(line):
+                inside = True
+
+    def __getitem__(self, span: slice) -> list[str]:
+        out: list[str] = []
+        for i in range(*span.indices(len(self.lines))):
+            line = self.lines[i]
+            if not self.in_pem[i]:
+                out.append(redact_line(line))
+            elif _PEM_END.search(line):
+                out.append(_PEM_END.sub("-----END " + REDACTED + "-----", redact_line(line)))
+            else:
+                out.append(REDACTED + line[len(line.rstrip("\r\n")):])
+        return out
+
+
 def redact(text: str) -> str:
     """The whole text with secrets redacted (line structure kept)."""
     return "".join(redact_lines(text.splitlines(keepends=True)))
@@ -95,8 +128,8 @@ def config_diff(before: str | None, after: str, *, device_path: str, context: in
     new = after.splitlines()
     if old == new and (before or "") == after:
         return ""
-    old_shown = redact_lines(old)
-    new_shown = redact_lines(new)
+    old_shown = _LazyRedacted(old)
+    new_shown = _LazyRedacted(new)
     header_old = "/dev/null" if before is None else f"{device_path} (device)"
     lines = [f"--- {header_old}", f"+++ {device_path} (edgecert)"]
     if old == new:
