@@ -12,9 +12,8 @@ from __future__ import annotations
 import re
 
 # C0 controls, DEL, C1 controls, and the bidirectional overrides/isolates that reorder text.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_KEEP_NL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e"
-                             "\u2066-\u2069]")
+_UNSAFE = "\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_PATTERNS: dict[str, re.Pattern[str]] = {}
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -22,14 +21,19 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def shown(text: object, *, keep_newlines: bool = False) -> str:
+def shown(text: object, *, keep_newlines: bool = False, keep_tabs: bool = False) -> str:
     """``text`` safe to print on a terminal: control characters become ``\\x1b``-style escapes.
 
-    A file name or device name can hold an ANSI escape or a newline; echoed raw it could
-    recolour, move or fake lines on the technician's screen. Every error text and every echoed
-    path goes through this. ``keep_newlines`` keeps line breaks (for whole multi-line texts).
+    A file name, a device name or a line of a device's config can hold an ANSI escape or a
+    newline; echoed raw it could recolour, move or fake lines on the technician's screen. Every
+    error text and every echoed path or config line goes through this. ``keep_newlines`` keeps
+    line breaks (for whole multi-line texts), ``keep_tabs`` keeps tabs (for file content).
     """
-    pattern = _UNSAFE_KEEP_NL if keep_newlines else _UNSAFE
+    keep = ("\n" if keep_newlines else "") + ("\t" if keep_tabs else "")
+    pattern = _PATTERNS.get(keep)
+    if pattern is None:
+        pattern = re.compile(f"(?![{keep}])[{_UNSAFE}]" if keep else f"[{_UNSAFE}]")
+        _PATTERNS[keep] = pattern
     return pattern.sub(_escape, str(text))
 
 

@@ -20,7 +20,7 @@ from core.chain.demo import (
 )
 from core.chain.inspect import basic_constraints, common_name
 from core.chain.keys import KeyType, PrivateKey, as_issuer_key, generate_key, private_key_pem
-from core.chain.load import Material, load_file
+from core.chain.load import Material, load_file, read_file
 from core.chain.order import is_self_issued, key_matches, order_chain
 from core.chain.output import ChainFiles, edge_prefix, staged_output
 from core.chain.validate import issuer_label, validate_chain
@@ -235,7 +235,7 @@ def import_signed(
     if cancel:
         cancel.raise_if_cancelled()
     csr_file = out_dir / "csr" / f"{edge_prefix(name)}.csr.pem"
-    csr_pem = csr_file.read_bytes() if csr_file.is_file() else None
+    csr_pem = read_file(csr_file, "the CSR") if csr_file.is_file() else None
     ours = out_dir.is_dir() and {p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*")
                                  if p.is_file()} <= {
         f"csr/{edge_prefix(name)}.csr.pem", f"private/{edge_prefix(name)}.key.pem"}

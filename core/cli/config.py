@@ -314,4 +314,4 @@ def describe_plan(plan: Plan) -> str:
         lines.append("Warnings:")
         lines += [f"  - {w}" for w in plan.warnings]
     lines += ["", plan_diff(plan) or "(config unchanged)"]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return shown("\n".join(lines).rstrip("\n"), keep_newlines=True, keep_tabs=True) + "\n"

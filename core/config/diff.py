@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 
+from core.errors import shown
+
 REDACTED = "<redacted>"
 MAX_EDITS = 2000
 """Changed lines beyond which the diff stops looking for the smallest edit."""
@@ -97,7 +99,7 @@ class _LazyRedacted:
     def __getitem__(self, span: slice) -> list[str]:
         out: list[str] = []
         for i in range(*span.indices(len(self.lines))):
-            line = self.lines[i]
+            line = shown(self.lines[i], keep_tabs=True)  # a hostile file's escapes stay inert
             if not self.in_pem[i]:
                 out.append(redact_line(line))
             elif _PEM_END.search(line):
@@ -130,8 +132,8 @@ def config_diff(before: str | None, after: str, *, device_path: str, context: in
         return ""
     old_shown = _LazyRedacted(old)
     new_shown = _LazyRedacted(new)
-    header_old = "/dev/null" if before is None else f"{device_path} (device)"
-    lines = [f"--- {header_old}", f"+++ {device_path} (edgecert)"]
+    header_old = "/dev/null" if before is None else f"{shown(device_path)} (device)"
+    lines = [f"--- {header_old}", f"+++ {shown(device_path)} (edgecert)"]
     if old == new:
         lines.append("@@ line endings or final newline change only @@")
         return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from hostile_support import run
 
 from core.chain import ChainFiles
 from core.chain.demo import DEVICE_NAME_RULE, edge_ca_common_name
+from core.config.diff import config_diff
 from core.errors import UsageError, shown
 
 
@@ -20,6 +21,11 @@ def test_shown_escapes_every_control_character() -> None:
     assert shown(raw) == "a\\x1b[2Jb\\x07c\\x0ad\\x9be\\u202ef\\x00"
     assert shown("line 1\nline 2\x1b", keep_newlines=True) == "line 1\nline 2\\x1b"
     assert shown("plain/path-ä.pem") == "plain/path-ä.pem"
+    assert shown("a\tb\x1b", keep_tabs=True) == "a\tb\\x1b"
+    # A device's file is shown through the same helper in a diff.
+    diff = config_diff("k = 1\n", "k = 1\n# new \x1b[2J\tline\n", device_path="/etc/x\x1b")
+    assert "\x1b" not in diff
+    assert "+# new \\x1b[2J\tline" in diff and "--- /etc/x\\x1b (device)" in diff
 
 
 def test_a_device_name_with_an_escape_is_refused_and_shown_escaped(tmp_path: Path) -> None:
