@@ -12,8 +12,6 @@ import pytest
 from core.chain import ChainFiles, KeyType, generate_demo_chain
 from core.versions import release
 
-KINDS = ("dev-zero", "fifo", "socket", "folder")
-
 
 @pytest.fixture(scope="session")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> ChainFiles:

@@ -20,6 +20,9 @@ EDGECERT = Path(sys.executable).with_name("edgecert")
 TIMEOUT = 60
 """Seconds any one command may take here (a hang guard, not a speed goal)."""
 
+KINDS = ("dev-zero", "fifo", "socket", "folder")
+"""What the ``not_a_file`` fixture makes: things that are not regular files."""
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

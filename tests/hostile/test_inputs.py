@@ -8,8 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import KINDS
-from hostile_support import run
+from hostile_support import KINDS, run
 
 from core.chain import ChainFiles
 from core.errors import UnreadableFileError
