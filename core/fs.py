@@ -210,9 +210,13 @@ def write_atomic(path: Path, data: bytes, mode: int, *, what: str = "the file",
         if make_parents:
             directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        os.close(fd)
-        os.unlink(tmp)  # re-created by write_new with the wanted mode, never wider
-        write_new(Path(tmp), data, mode)
+        try:  # mkstemp made it 0600 and unique; the wanted mode is set before any byte
+            if os.name == "posix":
+                os.fchmod(fd, mode)
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
         tmp = None
         fsync_dir(directory)

@@ -123,6 +123,16 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def _install(signum: int, handler: Any) -> Any:
+    """Set a signal handler; the previous one, or None where signals cannot be set (a thread)."""
+    import signal
+
+    try:
+        return signal.signal(signum, handler)
+    except ValueError:  # not the main thread: leave the process's handlers alone
+        return None
+
+
 def _run(argv: Sequence[str] | None, progress: dict[str, bool]) -> int:
     """Parse, run the command, print a typed error as text; the exit code."""
     import logging
@@ -152,16 +162,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code: the command's own, 130 after Ctrl-C, 143 after SIGTERM.
     """
+    import signal
+
     progress = _progress
     progress.update(started=False, finished=False)
     real_stdout = sys.stdout
+    saved: dict[int, Any] = {}
     try:
-        import signal
-
         if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-            signal.signal(signal.SIGINT, signal.default_int_handler)  # from the startup guard
+            saved[signal.SIGINT] = _install(signal.SIGINT, signal.default_int_handler)
         if hasattr(signal, "SIGTERM"):
-            signal.signal(signal.SIGTERM, _on_sigterm)
+            saved[signal.SIGTERM] = _install(signal.SIGTERM, _on_sigterm)
         sys.stdout = _QuietStdout(sys.stdout)
         return _run(argv, progress)
     except KeyboardInterrupt as exc:
@@ -180,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError, KeyboardInterrupt):
             sys.stdout.flush()
         sys.stdout = real_stdout
+        for signum, previous in saved.items():
+            if previous is not None:
+                _install(signum, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,8 +31,8 @@ from core.config.settings import (
 from core.config.toml_edit import MAX_CONFIG_BYTES, edit_config_toml
 from core.config.uris import file_uri, is_pkcs11
 from core.config.validate import Finding, check_config_toml, errors_in
-from core.config.yaml_edit import edit_config_yaml, legacy_from_settings
-from core.errors import UnreadableFileError, UsageError, shown
+from core.config.yaml_edit import edit_config_yaml, legacy_from_settings, looks_like_toml
+from core.errors import ConfigParseError, UnreadableFileError, UsageError, shown
 from core.fs import read_input, write_atomic
 from core.plan import Plan
 from core.versions import PLATFORMS, EdgeRelease, Platform, release
@@ -250,7 +250,13 @@ def _text(data: bytes, where: str) -> str:
 def _cmd_migrate(args: argparse.Namespace) -> int:
     where = str(args.config_yaml)
     text = _text(_read(args.config_yaml, "the config.yaml"), where)
-    migration = migrate_config_yaml(text, where=where)
+    try:
+        migration = migrate_config_yaml(text, where=where)
+    except ConfigParseError as exc:
+        if looks_like_toml(text):
+            exc.hint = ("This is already a 1.2+ config.toml: there is nothing to migrate "
+                        "(edit it with `edgecert config diff --iotedge 1.5`).")
+        raise
     sys.stdout.write(migration.to_toml())
     _report(migration.findings, where)
     return 0

@@ -87,6 +87,11 @@ _TOML_HINT = ("This looks like a 1.2+ config.toml, not IoT Edge 1.1's config.yam
               "device's IoT Edge version (e.g. --iotedge 1.5) for it.")
 
 
+def looks_like_toml(text: str) -> bool:
+    """Whether the text has TOML table headers or ``key = value`` lines (a 1.2+ config)."""
+    return bool(_TOML_LINE.search(text))
+
+
 def _check_aliases(text: str, where: str) -> None:
     """Count anchors and aliases with the scanner (linear; nothing is expanded).
 

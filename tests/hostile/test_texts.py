@@ -163,3 +163,6 @@ def test_the_wrong_config_format_for_the_version_is_named(tmp_path: Path) -> Non
     result = run("config", "diff", "--iotedge", "1.1", "--current", toml_file, *common)
     assert result.code == 2
     assert "looks like a 1.2+ config.toml" in result.err and "--iotedge 1.5" in result.err
+    result = run("config", "migrate", toml_file)
+    assert result.code == 2
+    assert "already a 1.2+ config.toml: there is nothing to migrate" in result.err
