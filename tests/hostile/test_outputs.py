@@ -7,6 +7,8 @@ a private mount namespace.
 
 from __future__ import annotations
 
+import errno
+import os
 import threading
 import zipfile
 from pathlib import Path
@@ -16,7 +18,7 @@ from hostile_support import run, run_on_small_fs
 
 from core.chain import ChainFiles
 from core.errors import OutputError
-from core.fs import write_atomic
+from core.fs import output_error, write_atomic
 
 CURRENT = Path(__file__).resolve().parents[1] / "fixtures" / "config" / "manual-crlf.toml"
 FULL = 64 * 1024
@@ -158,3 +160,25 @@ def test_write_atomic_cleans_up_after_an_interrupt(tmp_path: Path,
     assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]
     with pytest.raises(OutputError, match="that name is a folder"):
         write_atomic(tmp_path, b"x", 0o600)
+
+
+@pytest.mark.parametrize(("code", "hint"), [
+    (errno.EACCES, "Choose a place you can write to"),
+    (errno.ENOSPC, "The disk is full"),
+    (errno.EROFS, "read-only"),
+    (errno.ENOENT, "its folder does not exist"),
+])
+def test_each_os_failure_gets_its_own_hint(code: int, hint: str, tmp_path: Path) -> None:
+    err = output_error(OSError(code, os.strerror(code)), tmp_path / "x.pfx", "the PFX")
+    assert err.exit_code == 2
+    assert str(err) == f"{tmp_path / 'x.pfx'}: cannot write the PFX: {os.strerror(code)}"
+    assert hint in err.hint
+
+
+def test_a_missing_output_folder_is_named(tmp_path: Path) -> None:
+    target = tmp_path / "no-such-folder" / "config.toml"
+    result = run("config", "diff", "--iotedge", "1.5", "--current", "-", "--quickstart-days",
+                 "30", "--output", target)
+    assert result.code == 2
+    assert f"{target}: cannot write the new config: No such file or directory" in result.err
+    assert not target.parent.exists()
