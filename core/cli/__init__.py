@@ -176,8 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout = _QuietStdout(sys.stdout)
         return _run(argv, progress)
     except KeyboardInterrupt as exc:
-        if isinstance(sys.stdout, _QuietStdout):
-            sys.stdout.drop_rest()  # a reader that stopped reading must not hang the exit
+        if isinstance(sys.stdout, _QuietStdout) and real_stdout is sys.__stdout__:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stdout.drop_rest()  # a reader that stopped reading must not hang the exit
         terminated = isinstance(exc, Terminated)
         what = "terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)"
         if progress["finished"]:

@@ -149,3 +149,20 @@ def test_head_1_on_a_real_pipeline(chain: ChainFiles) -> None:
     assert proc.returncode == 0
     assert proc.stdout.decode().startswith("== ")
     assert proc.stderr == b""
+
+
+def test_main_called_in_process_reports_an_interrupt_and_restores_its_handlers(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.cli.chain as chain_cli
+    from core.cli import main
+
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(chain_cli, "_cmd_inspect", interrupted)
+    code = main(["chain", "inspect", "/nonexistent"])
+    err = capsys.readouterr().err
+    assert code == 130
+    assert "edgecert: interrupted (Ctrl-C) before the command finished" in err
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
