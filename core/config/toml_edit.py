@@ -500,7 +500,6 @@ def _edit(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str, where: str
         else:
             _add_plainly(doc, item, nl)
     plain = tomlkit.dumps(doc)
-    expected = tomllib.loads(plain)
 
     # The careful edit: each missing item right after its commented example.
     placed = edited
@@ -519,8 +518,10 @@ def _edit(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str, where: str
                 _add_plainly(spliced_doc, item, nl)
             spliced = tomlkit.dumps(spliced_doc)
         placed = spliced
+    if placed == plain:
+        return plain
     try:
-        if tomllib.loads(placed) == expected:
+        if tomllib.loads(placed) == tomllib.loads(plain):
             return placed
     except tomllib.TOMLDecodeError:
         pass
