@@ -203,9 +203,9 @@ def _print_findings(findings: tuple[Finding, ...], out: Any = None) -> None:
     out = out or sys.stdout
     for f in findings:
         subject = f" [{f.subject}]" if f.subject else ""
-        out.write(f"{f.severity:<7} {f.code}{subject}: {f.message}\n")
+        out.write(shown(f"{f.severity:<7} {f.code}{subject}: {f.message}") + "\n")
         if f.hint:
-            out.write(f"        hint: {f.hint}\n")
+            out.write(shown(f"        hint: {f.hint}") + "\n")
 
 
 def _report_written(files: ChainFiles, rel: EdgeRelease) -> int:
@@ -290,7 +290,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         for i, cert in enumerate(report.chain):
             s = inspect_certificate(cert)
-            print(f"{i}: {s.common_name or s.subject}  (until {s.not_after:%Y-%m-%d}, {s.key})")
+            print(shown(f"{i}: {s.common_name or s.subject}  (until {s.not_after:%Y-%m-%d}, "
+                        f"{s.key})"))
         _print_findings(report.findings)
         errors = sum(f.severity == "error" for f in report.findings)
         warnings = sum(f.severity == "warning" for f in report.findings)
@@ -316,7 +317,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             if args.json:
                 entries.append({"file": str(path), **summary.to_dict()})
             else:
-                print(format_summary(summary) + "\n")
+                print(shown(format_summary(summary), keep_newlines=True) + "\n")
     if args.json:
         print(json.dumps(entries, indent=2))
     return 0

@@ -166,3 +166,32 @@ def test_the_wrong_config_format_for_the_version_is_named(tmp_path: Path) -> Non
     result = run("config", "migrate", toml_file)
     assert result.code == 2
     assert "already a 1.2+ config.toml: there is nothing to migrate" in result.err
+
+
+def test_a_certificate_name_with_an_escape_is_shown_escaped(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "evil\x1b[2J\x1b]0;t\x07ca")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    pem = tmp_path / "evil.pem"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file = tmp_path / "evil.key.pem"
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    result = run("chain", "inspect", pem)  # run() fails on any raw escape in the output
+    assert result.code == 0
+    assert "CN=evil\\x1b[2J\\x1b]0" in result.out and "\x07" not in result.out
+    result = run("chain", "check", "--cert", pem, "--key", key_file, "--trust-bundle", pem)
+    assert "evil\\x1b[2J" in result.out and "\x07" not in result.out
