@@ -58,7 +58,7 @@ def _demo(out: Path, key_type: str = "rsa-4096") -> list[str | Path]:
     return ["chain", "demo", "--out", out, "--name", "gw", "--key-type", key_type]
 
 
-@pytest.mark.parametrize("module", ["core.errors", "core.cli", "cryptography", "core.bundle"])
+@pytest.mark.parametrize("module", ["core.errors", "core.cli", "cryptography"])
 def test_ctrl_c_while_python_is_still_importing(module: str, tmp_path: Path) -> None:
     out = tmp_path / "chain"
     proc = _start(_demo(out), env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
