@@ -9,6 +9,33 @@ Rules:
 
 from __future__ import annotations
 
+import re
+
+# C0 controls, DEL, C1 controls, and the bidirectional overrides/isolates that reorder text.
+_UNSAFE = "\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shown(text: object, *, keep_newlines: bool = False, keep_tabs: bool = False) -> str:
+    """``text`` safe to print on a terminal: control characters become ``\\x1b``-style escapes.
+
+    A file name, a device name or a line of a device's config can hold an ANSI escape or a
+    newline; echoed raw it could recolour, move or fake lines on the technician's screen. Every
+    error text and every echoed path or config line goes through this. ``keep_newlines`` keeps
+    line breaks (for whole multi-line texts), ``keep_tabs`` keeps tabs (for file content).
+    """
+    keep = ("\n" if keep_newlines else "") + ("\t" if keep_tabs else "")
+    pattern = _PATTERNS.get(keep)
+    if pattern is None:
+        pattern = re.compile(f"(?![{keep}])[{_UNSAFE}]" if keep else f"[{_UNSAFE}]")
+        _PATTERNS[keep] = pattern
+    return pattern.sub(_escape, str(text))
+
 
 class EdgecertError(Exception):
     """Root of all edgecert errors."""
@@ -23,7 +50,7 @@ class EdgecertError(Exception):
         self.where = where
 
     def __str__(self) -> str:
-        text = f"{self.where}: {self.message}" if self.where else self.message
+        text = f"{shown(self.where)}: {self.message}" if self.where else self.message
         return text
 
     def describe(self) -> str:
@@ -92,6 +119,11 @@ class PreflightError(InputError):
                  where: str | None = None) -> None:
         super().__init__(message, hint=hint, where=where)
         self.findings = findings
+
+
+class OutputError(InputError):
+    """An output file or folder cannot be written (no permission, disk full, a folder in the
+    way); nothing partial is left behind."""
 
 
 # ---- certificate chain -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ re-apply on failure.
 
 from __future__ import annotations
 
-import os
+import io
 import stat
 import zipfile
 from dataclasses import dataclass
@@ -18,7 +18,8 @@ from pathlib import Path
 from core.deploy.preflight import require_preflight
 from core.deploy.shlib import BACKUP_ROOT
 from core.deploy.steps import StagedFile, staged_files
-from core.errors import UnreadableFileError, UsageError
+from core.errors import UsageError
+from core.fs import staged_dir, write_atomic
 from core.plan import Plan
 from core.progress import ProgressCallback, report
 
@@ -151,18 +152,21 @@ def export_bundle(
     *,
     progress: ProgressCallback | None = None,
     backup_root: str = BACKUP_ROOT,
+    force: bool = False,
 ) -> BundleReport:
     """Write ``plan`` as a bundle folder, or a zip when ``out`` ends in ``.zip``.
 
-    Every file is created 0600 (``install.sh`` 0700) before its bytes are written; a folder is
-    created 0700 and must not exist yet (or be empty), a zip is written to a temporary name and
-    renamed, so there is never a half-written bundle.
+    Every file is created 0600 (``install.sh`` 0700) before its bytes are written. A folder
+    (0700) is staged beside ``out`` and renamed into place when complete; a zip is written to
+    a unique temporary name and renamed (``core.fs``): a full disk or Ctrl-C leaves no
+    half-written bundle. Neither replaces an existing bundle without ``force``.
 
     Args:
         plan: the plan from the preview.
         out: the folder or ``.zip`` path.
         progress: receives one event per file.
         backup_root: where install.sh keeps its backups on the device.
+        force: replace an existing zip or non-empty folder (once the new one is complete).
 
     Returns:
         Where the bundle went and its file names.
@@ -170,36 +174,28 @@ def export_bundle(
     Raises:
         PreflightError: the plan's files fail the pre-flight; nothing is written.
         DevicePathError: a device path of the plan breaks the path rule; nothing is written.
-        UsageError: the plan is for Windows containers, or ``out`` is a non-empty folder.
-        UnreadableFileError: ``out`` cannot be written.
+        UsageError: the plan is for Windows containers, or ``out`` exists (without ``force``).
+        OutputError: ``out`` cannot be written (permission, full disk); nothing is left.
     """
     require_preflight(plan)
     contents = _contents(plan, backup_root)
     names = tuple(n for n, _, _ in contents)
-    try:
-        if out.suffix.lower() == ".zip":
-            tmp = out.with_name(f".{out.name}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-                for i, (name, data, mode) in enumerate(contents, 1):
-                    info = zipfile.ZipInfo(f"{out.stem}/{name}", date_time=(2020, 1, 1, 0, 0, 0))
-                    info.external_attr = (stat.S_IFREG | mode) << 16
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    zf.writestr(info, data)
-                    report(progress, "bundle", i, len(contents), name)
-            os.replace(tmp, out)
-            return BundleReport(out, names, True)
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise UsageError(f"{out} exists and is not an empty folder",
-                             hint="Name a new folder (or a .zip file) for the bundle.")
-        out.mkdir(mode=0o700, parents=True, exist_ok=True)
-        out.chmod(0o700)
+    if out.suffix.lower() == ".zip":
+        if out.exists() and not force:
+            raise UsageError("the bundle zip exists", where=str(out),
+                             hint="Name a new .zip file, or pass --force to replace it.")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for i, (name, data, mode) in enumerate(contents, 1):
+                info = zipfile.ZipInfo(f"{out.stem}/{name}", date_time=(2020, 1, 1, 0, 0, 0))
+                info.external_attr = (stat.S_IFREG | mode) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, data)
+                report(progress, "bundle", i, len(contents), name)
+        write_atomic(out, buffer.getvalue(), 0o600, what="the bundle zip", make_parents=True)
+        return BundleReport(out, names, True)
+    with staged_dir(out, force=force, what="the bundle folder") as staged:
         for i, (name, data, mode) in enumerate(contents, 1):
-            fd = os.open(out / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+            staged.write(name, data, mode=mode)
             report(progress, "bundle", i, len(contents), name)
-    except OSError as exc:
-        raise UnreadableFileError(f"cannot write the bundle: {exc.strerror}", where=str(out),
-                                  hint="Choose a folder you can write to.") from exc
     return BundleReport(out, names, False)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -44,12 +46,18 @@ def pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+DEVICE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+DEVICE_NAME_RULE = ("Use ASCII letters, digits, '-', '_' and '.' (not first), e.g. the device "
+                    "ID.")
+"""The rule a device name (``--name``) follows: it names files and the edge CA's CN."""
+
+
 def edge_ca_common_name(name: str) -> str:
     """``NAME.ca``, checked against the 64-character limit (facts §2.2)."""
     cn = f"{name}.ca"
-    if not name or any(c in name for c in "/\\\0") or name.startswith("."):
+    if not DEVICE_NAME.fullmatch(name):
         raise UsageError(f"{name!r} cannot be used as a device name",
-                         hint="Use letters, digits, '-', '_' or '.', e.g. the device ID.")
+                         hint=DEVICE_NAME_RULE)
     if len(cn) > CN_MAX_LENGTH:
         raise UsageError(
             f"the edge CA name {cn!r} is {len(cn)} characters; at most {CN_MAX_LENGTH}",
@@ -89,11 +97,20 @@ class IssuedEdgeCa:
     """Issuers above the edge CA, nearest first, root last."""
 
 
+class EdgeCaPaths(TypedDict):
+    """The edge CA files ``write_edge_ca`` wrote, by ``ChainFiles`` field."""
+
+    edge_ca_cert: Path
+    edge_ca_full_chain: Path
+    edge_ca_key: Path
+    edge_ca_pfx: Path
+
+
 def write_edge_ca(staged: StagedDir, name: str, edge: IssuedEdgeCa,
-                  *, pfx_password: bytes | None) -> dict[str, Path]:
+                  *, pfx_password: bytes | None) -> EdgeCaPaths:
     """Write the edge CA files with certGen.sh's names (key PKCS#8, 0600)."""
     prefix = edge_prefix(name)
-    paths = {
+    paths: EdgeCaPaths = {
         "edge_ca_cert": staged.write(f"certs/{prefix}.cert.pem", pem(edge.cert)),
         "edge_ca_full_chain": staged.write(
             f"certs/{prefix}-full-chain.cert.pem",

@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
-from core.chain.builder import build_ca
+from core.chain.builder import BACKDATE, build_ca
 from core.chain.demo import (
     IssuedEdgeCa,
     default_edge_days,
@@ -20,10 +20,10 @@ from core.chain.demo import (
 )
 from core.chain.inspect import basic_constraints, common_name
 from core.chain.keys import KeyType, PrivateKey, as_issuer_key, generate_key, private_key_pem
-from core.chain.load import Material, load_file
+from core.chain.load import Material, load_file, read_file
 from core.chain.order import is_self_issued, key_matches, order_chain
 from core.chain.output import ChainFiles, edge_prefix, staged_output
-from core.chain.validate import validate_chain
+from core.chain.validate import issuer_label, validate_chain
 from core.errors import ChainError, UsageError
 from core.progress import CancelToken, ProgressCallback, report
 from core.versions import EdgeRelease
@@ -64,7 +64,8 @@ def _root_and_chain(ca: x509.Certificate, extra: list[x509.Certificate], where: 
     chain = order_chain([ca, *extra], ca)
     if not is_self_issued(chain[-1]):
         raise ChainError(
-            f"the root CA above {common_name(chain[-1]) or 'this CA'} is missing",
+            f"{issuer_label(chain[-1])}, the issuer of {common_name(chain[-1]) or 'this CA'}, "
+            "is missing",
             where=where,
             hint="Give the CA's chain up to the root with --ca-chain (intermediates and root).",
         )
@@ -87,7 +88,7 @@ def _refuse_errors(edge: IssuedEdgeCa, root: x509.Certificate, release: EdgeRele
 
 def _write(out_dir: Path, name_: str, edge: IssuedEdgeCa, root: x509.Certificate, *,
            force: bool, release: EdgeRelease, where: str,
-           csr_pem: bytes | None = None) -> ChainFiles:
+           csr_pem: bytes | None = None, notices: tuple[str, ...] = ()) -> ChainFiles:
     _refuse_errors(edge, root, release, where)
     with staged_output(out_dir, force=force) as staged:
         paths = write_edge_ca(staged, name_, edge, pfx_password=None)
@@ -96,7 +97,7 @@ def _write(out_dir: Path, name_: str, edge: IssuedEdgeCa, root: x509.Certificate
         if csr_pem is not None:
             csr = staged.write(f"csr/{edge_prefix(name_)}.csr.pem", csr_pem)
     return ChainFiles(out_dir=out_dir.resolve(), trust_bundle=bundle, root_cert=bundle, csr=csr,
-                      **paths)
+                      notices=notices, **paths)
 
 
 def issue_edge_ca(
@@ -148,8 +149,15 @@ def issue_edge_ca(
                     path_length=release.edge_ca_pathlen,
                     hash_algorithm=key_type.hash_algorithm(), edge_ca=True)
     report(progress, "keys", 1, 1)
+    notices: tuple[str, ...] = ()
+    if edge_end > ca.not_valid_after_utc:
+        asked = default_edge_days(release) if days is None else days
+        notices = (f"the {release.ca_term} was shortened to end with its issuer on "
+                   f"{ca.not_valid_after_utc:%Y-%m-%d} (asked: {asked} days, got "
+                   f"{(ca.not_valid_after_utc - not_before - BACKDATE).days} days); a "
+                   "certificate never outlives the CA that signed it",)
     return _write(out_dir, name, IssuedEdgeCa(edge_key, edge, chain), chain[-1], force=force,
-                  release=release, where=str(ca_cert))
+                  release=release, where=str(ca_cert), notices=notices)
 
 
 def make_csr(*, out_dir: Path, name: str, release: EdgeRelease,
@@ -219,14 +227,15 @@ def import_signed(
         others += list(load_file(chain).certs)
     full = order_chain([signed, *others], signed)
     if not is_self_issued(full[-1]):
-        raise ChainError("the root CA of the signed certificate is missing",
+        raise ChainError(f"{issuer_label(full[-1])}, the issuer of "
+                         f"{common_name(full[-1]) or 'the signed certificate'}, is missing",
                          where=str(chain or cert),
                          hint="Give the issuing CA's chain up to the root with --chain.")
     report(progress, "checked", 1, 1)
     if cancel:
         cancel.raise_if_cancelled()
     csr_file = out_dir / "csr" / f"{edge_prefix(name)}.csr.pem"
-    csr_pem = csr_file.read_bytes() if csr_file.is_file() else None
+    csr_pem = read_file(csr_file, "the CSR") if csr_file.is_file() else None
     ours = out_dir.is_dir() and {p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*")
                                  if p.is_file()} <= {
         f"csr/{edge_prefix(name)}.csr.pem", f"private/{edge_prefix(name)}.key.pem"}

@@ -25,12 +25,13 @@ from core.errors import (
     UnreadableFileError,
     WrongPasswordError,
 )
+from core.fs import MIB, read_input
 
 _PEM_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL
 )
 _log = logging.getLogger(__name__)
-_MAX_FILE = 10 * 1024 * 1024  # certificate material is never this large
+MAX_FILE = 10 * MIB  # certificate material (even a large trust bundle) is never this large
 
 
 @dataclass(frozen=True)
@@ -46,28 +47,13 @@ class Material:
                         self.sources + other.sources)
 
 
-def read_file(path: Path) -> bytes:
-    """Bytes of a local input file, or UnreadableFileError naming it."""
-    try:
-        size = path.stat().st_size
-        if size > _MAX_FILE:
-            raise UnreadableFileError(
-                f"file is {size} bytes, too large for certificate material",
-                where=str(path), hint="Choose the certificate, key or PFX file itself.",
-            )
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise UnreadableFileError("file not found", where=str(path),
-                                  hint="Check the path and the spelling.") from None
-    except IsADirectoryError:
-        raise UnreadableFileError("is a folder, not a file", where=str(path),
-                                  hint="Choose a file inside it.") from None
-    except PermissionError:
-        raise UnreadableFileError("permission denied", where=str(path),
-                                  hint="Run as a user who can read the file.") from None
-    except OSError as exc:
-        raise UnreadableFileError(f"cannot read ({exc.strerror})", where=str(path),
-                                  hint="Check the path.") from None
+def read_file(path: Path, what: str = "the file", limit: int = MAX_FILE) -> bytes:
+    """Bytes of a local input file (a regular file, at most ``limit`` bytes).
+
+    Raises:
+        UnreadableFileError: naming the file (missing, not a regular file, too large, ...).
+    """
+    return read_input(path, limit, what)
 
 
 def _key_from_der_or_pem(data: bytes, password: bytes | None, where: str, pem: bool
@@ -103,6 +89,7 @@ def _key_from_der_or_pem(data: bytes, password: bytes | None, where: str, pem: b
 def _load_pem(data: bytes, password: bytes | None, where: str) -> Material:
     certs: list[x509.Certificate] = []
     keys: list[PrivateKey] = []
+    public = False
     for m in _PEM_BLOCK.finditer(data):
         label = m.group(1).decode("ascii", "replace")
         block = m.group(0)
@@ -124,11 +111,30 @@ def _load_pem(data: bytes, password: bytes | None, where: str) -> Material:
                 "this is a certificate signing request, not a certificate", where=where,
                 hint="Have the CA sign it, then import the signed certificate.",
             )
+        elif label in ("PUBLIC KEY", "RSA PUBLIC KEY"):
+            public = True
         # other blocks (EC PARAMETERS, ...) are ignored
+    if not certs and not keys and public:
+        raise _public_key_error(where)
     if not certs and not keys:
         raise UnreadableFileError("no certificate or private key in this PEM file",
                                   where=where, hint="Choose a .pem/.crt/.key/.pfx file.")
     return Material(tuple(certs), tuple(keys), (where,))
+
+
+def _public_key_error(where: str) -> UnreadableFileError:
+    return UnreadableFileError(
+        "this is a public key, not a private key or certificate", where=where,
+        hint="Choose the private key file (…key.pem, BEGIN PRIVATE KEY), or the certificate; "
+             "a public key alone cannot sign or be installed.")
+
+
+def _is_der_public_key(data: bytes) -> bool:
+    try:
+        serialization.load_der_public_key(data)
+    except Exception:
+        return False
+    return True
 
 
 def _load_pkcs12(data: bytes, password: bytes | None, where: str) -> Material:
@@ -226,6 +232,8 @@ def _load_der(data: bytes, password: bytes | None, where: str) -> Material:
         raise
     except Exception:  # not a key either: try PKCS#12 next
         _log.debug("not a DER key: %s", where)
+    if _is_der_public_key(data):
+        raise _public_key_error(where)
     if _pkcs12_has_mac(data) is not None:
         return _load_pkcs12(data, password, where)
     if data[:1] == b"\x30" and len(data) > 16:
@@ -274,9 +282,10 @@ def load_bytes(data: bytes, *, where: str, password: str | bytes | None = None) 
                                hint="The file is damaged or in an unknown format.") from None
 
 
-def load_file(path: Path, password: str | bytes | None = None) -> Material:
-    """``load_bytes`` for a local file."""
-    return load_bytes(read_file(path), where=str(path), password=password)
+def load_file(path: Path, password: str | bytes | None = None, what: str = "the file"
+              ) -> Material:
+    """``load_bytes`` for a local file (a regular file of at most ``MAX_FILE`` bytes)."""
+    return load_bytes(read_file(path, what), where=str(path), password=password)
 
 
 def load_files(paths: Iterable[Path], passwords: dict[str, str] | None = None) -> Material:

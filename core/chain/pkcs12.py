@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from core.chain.keys import PrivateKey
 from core.chain.load import load_file
 from core.chain.order import key_matches, order_chain
 from core.errors import UsageError
+from core.fs import write_atomic
 
 
 def pfx_bytes(
@@ -51,17 +50,8 @@ def pfx_bytes(
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to a 0600 temp file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``path`` as 0600, atomically (``core.fs.write_atomic``)."""
+    write_atomic(path, data, 0o600, what="the PFX", make_parents=True)
 
 
 def export_pfx(
@@ -93,6 +83,9 @@ def export_pfx(
     Raises:
         UsageError: ``out`` exists, no key, or the key matches no certificate.
     """
+    if out.is_dir():
+        raise UsageError("--out names a folder; give the PFX file to write", where=str(out),
+                         hint=f"E.g. --out {out / (cert.stem + '.pfx')}.")
     if out.exists() and not force:
         raise UsageError("the output file exists", where=str(out),
                          hint="Choose another name, or pass --force to replace it.")

@@ -82,6 +82,15 @@ def _label(cert: x509.Certificate) -> str:
     return common_name(cert) or cert.subject.rfc4514_string() or "(empty subject)"
 
 
+def issuer_label(cert: x509.Certificate) -> str:
+    """The issuer of ``cert`` by name (its CN, else the whole name), as in ``CN=…``."""
+    from cryptography.x509.oid import NameOID
+
+    names = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return f"CN={names[0].value!s}" if names else (cert.issuer.rfc4514_string() or
+                                                  "the issuing CA")
+
+
 def _ski(cert: x509.Certificate) -> bytes | None:
     try:
         return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
@@ -282,9 +291,12 @@ def validate_chain(
     top = chain[-1]
     bundle_der = {_der(c) for c in trust_bundle.certs}
     if not is_self_issued(top):
+        issuer = issuer_label(top)
         add(Finding("error", "root-missing",
-                    f"the root CA that issued {_label(top)} is in neither file",
-                    "Add the root CA certificate to the trust bundle.", _label(top)))
+                    f"{issuer}, the issuer of {_label(top)}, is in neither file",
+                    f"Add {issuer} to the {term} file, and its root CA to the trust bundle "
+                    "(an intermediate goes in the full chain, the root in the bundle).",
+                    _label(top)))
     elif not trust_bundle.certs:
         add(Finding("error", "empty-trust-bundle", "the trust bundle holds no certificate",
                     "Use the root CA certificate as the trust bundle."))

@@ -6,9 +6,11 @@ Exit codes: 0 usable (warnings allowed), 1 errors found, 2 unreadable input or u
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,14 @@ from core.chain.order import order_chain
 from core.chain.output import ChainFiles
 from core.chain.pkcs12 import export_pfx
 from core.chain.validate import ChainReport, Finding, check_files
-from core.errors import UnreadableFileError, UsageError
+from core.cli import work_complete
+from core.errors import (
+    PasswordRequiredError,
+    UnreadableFileError,
+    UsageError,
+    WrongPasswordError,
+    shown,
+)
 from core.versions import DEFAULT_RELEASE, EdgeRelease, catalog, release
 
 _KEY_TYPES = [k.value for k in KeyType]
@@ -148,11 +157,29 @@ def _days_version(p: argparse.ArgumentParser) -> None:
                    help=_VERSION_HELP)
 
 
+PASSWORD_FILE_MAX = 64 * 1024
+
+
+@contextlib.contextmanager
+def password_option(option: str) -> Iterator[None]:
+    """Point the hint of a password error at ``option``, the flag of the verb at hand."""
+    try:
+        yield
+    except PasswordRequiredError as exc:
+        exc.hint = f"Put the password on the first line of a file and pass {option} FILE."
+        raise
+    except WrongPasswordError as exc:
+        exc.hint = (f"Check the first line of the {option} file (passwords are "
+                    "case-sensitive)." + ("" if exc.hint == WrongPasswordError.default_hint
+                                          else " " + exc.hint))
+        raise
+
+
 def read_password_file(path: Path | None) -> str | None:
     """The first line of a password file (never logged), or None when no file is given."""
     if path is None:
         return None
-    data = read_file(path)
+    data = read_file(path, "the password file", PASSWORD_FILE_MAX)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -177,20 +204,24 @@ def _print_findings(findings: tuple[Finding, ...], out: Any = None) -> None:
     out = out or sys.stdout
     for f in findings:
         subject = f" [{f.subject}]" if f.subject else ""
-        out.write(f"{f.severity:<7} {f.code}{subject}: {f.message}\n")
+        out.write(shown(f"{f.severity:<7} {f.code}{subject}: {f.message}") + "\n")
         if f.hint:
-            out.write(f"        hint: {f.hint}\n")
+            out.write(shown(f"        hint: {f.hint}") + "\n")
 
 
 def _report_written(files: ChainFiles, rel: EdgeRelease) -> int:
+    work_complete()
     report = check_files(load_file(files.edge_ca_full_chain), load_file(files.edge_ca_key),
                          load_file(files.trust_bundle), release=rel)
-    print(f"wrote {files.out_dir}")
+    for notice in files.notices:
+        sys.stderr.write(f"note: {notice}\n")
+    print(f"wrote {shown(files.out_dir)}")
     for p in sorted(files.all_paths()):
-        print(f"  {p.relative_to(files.out_dir)}")
+        print(f"  {shown(p.relative_to(files.out_dir))}")
     print(f"{rel.ca_term_title} for IoT Edge {rel.key}: "
-          f"certs/{files.edge_ca_full_chain.name} (full chain), "
-          f"private/{files.edge_ca_key.name}; trust bundle: certs/{files.trust_bundle.name}")
+          f"certs/{shown(files.edge_ca_full_chain.name)} (full chain), "
+          f"private/{shown(files.edge_ca_key.name)}; trust bundle: "
+          f"certs/{shown(files.trust_bundle.name)}")
     _print_findings(report.findings)
     return 0 if report.ok else 1
 
@@ -205,11 +236,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_issue(args: argparse.Namespace) -> int:
     rel = _release(args)
-    files = issue_edge_ca(
-        ca_cert=args.ca_cert, ca_key=args.ca_key, ca_chain=args.ca_chain,
-        ca_password=read_password_file(args.ca_password_file), out_dir=args.out,
-        name=args.name, release=rel, key_type=KeyType.parse(args.key_type), days=args.days,
-        force=args.force)
+    with password_option("--ca-password-file"):
+        files = issue_edge_ca(
+            ca_cert=args.ca_cert, ca_key=args.ca_key, ca_chain=args.ca_chain,
+            ca_password=read_password_file(args.ca_password_file), out_dir=args.out,
+            name=args.name, release=rel, key_type=KeyType.parse(args.key_type),
+            days=args.days, force=args.force)
     return _report_written(files, rel)
 
 
@@ -217,7 +249,8 @@ def _cmd_csr(args: argparse.Namespace) -> int:
     rel = _release(args)
     csr, key = make_csr(out_dir=args.out, name=args.name, release=rel,
                         key_type=KeyType.parse(args.key_type), force=args.force)
-    print(f"wrote {csr}\nwrote {key} (keep it private; mode 0600)")
+    work_complete()
+    print(f"wrote {shown(csr)}\nwrote {shown(key)} (keep it private; mode 0600)")
     print("Have your CA sign the CSR as a sub-CA (CA:TRUE, keyCertSign), then run "
           "`edgecert chain import-signed`.")
     return 0
@@ -225,10 +258,11 @@ def _cmd_csr(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     rel = _release(args)
-    files = import_signed(cert=args.cert, key=args.key, chain=args.chain, out_dir=args.out,
-                          name=args.name, release=rel,
-                          key_password=read_password_file(args.key_password_file),
-                          force=args.force)
+    with password_option("--key-password-file"):
+        files = import_signed(cert=args.cert, key=args.key, chain=args.chain,
+                              out_dir=args.out, name=args.name, release=rel,
+                              key_password=read_password_file(args.key_password_file),
+                              force=args.force)
     return _report_written(files, rel)
 
 
@@ -236,8 +270,11 @@ def check_report(args: argparse.Namespace) -> ChainReport:
     """Load the three files of ``chain check`` and validate them."""
     rel = _release(args)
     pw = read_password_file(args.password_file)
-    return check_files(load_file(args.cert, pw), load_file(args.key, pw),
-                       load_file(args.trust_bundle, pw), release=rel, hostname=args.hostname)
+    with password_option("--password-file"):
+        return check_files(load_file(args.cert, pw, "the edge CA file"),
+                           load_file(args.key, pw, "the key file"),
+                           load_file(args.trust_bundle, pw, "the trust bundle"),
+                           release=rel, hostname=args.hostname)
 
 
 def _quiet_long_names() -> None:
@@ -254,7 +291,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         for i, cert in enumerate(report.chain):
             s = inspect_certificate(cert)
-            print(f"{i}: {s.common_name or s.subject}  (until {s.not_after:%Y-%m-%d}, {s.key})")
+            print(shown(f"{i}: {s.common_name or s.subject}  (until {s.not_after:%Y-%m-%d}, "
+                        f"{s.key})"))
         _print_findings(report.findings)
         errors = sum(f.severity == "error" for f in report.findings)
         warnings = sum(f.severity == "warning" for f in report.findings)
@@ -268,10 +306,11 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     pw = read_password_file(args.password_file)
     entries: list[dict[str, Any]] = []
     for path in args.files:
-        material = load_file(path, pw)
+        with password_option("--password-file"):
+            material = load_file(path, pw)
         ordered = order_chain(material.certs)
         if not args.json:
-            print(f"== {path}")
+            print(f"== {shown(path)}")
             if not material.certs:
                 print(f"(no certificate; {len(material.keys)} private key(s))")
         for cert in ordered + [c for c in material.certs if c not in ordered]:
@@ -279,17 +318,19 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             if args.json:
                 entries.append({"file": str(path), **summary.to_dict()})
             else:
-                print(format_summary(summary) + "\n")
+                print(shown(format_summary(summary), keep_newlines=True) + "\n")
     if args.json:
         print(json.dumps(entries, indent=2))
     return 0
 
 
 def _cmd_export_pfx(args: argparse.Namespace) -> int:
-    out, count = export_pfx(cert=args.cert, key=args.key, out=args.out, chain=args.chain,
-                            password=read_password_file(args.password_file),
-                            key_password=read_password_file(args.key_password_file),
-                            legacy=args.legacy, force=args.force)
-    print(f"wrote {out} ({count} certificate(s), "
+    with password_option("--key-password-file"):
+        out, count = export_pfx(cert=args.cert, key=args.key, out=args.out, chain=args.chain,
+                                password=read_password_file(args.password_file),
+                                key_password=read_password_file(args.key_password_file),
+                                legacy=args.legacy, force=args.force)
+    work_complete()
+    print(f"wrote {shown(out)} ({count} certificate(s), "
           f"{'legacy 3DES/SHA-1' if args.legacy else 'AES-256/SHA-256'})")
     return 0

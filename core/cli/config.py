@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from core.chain.load import MAX_FILE
+from core.cli import work_complete
+from core.cli.chain import PASSWORD_FILE_MAX
 from core.config.diff import config_diff
 from core.config.migrate import migrate_config_yaml
 from core.config.planning import DevicePaths, build_plan, default_paths, plan_diff
@@ -27,11 +28,12 @@ from core.config.settings import (
     Preloaded,
     Quickstart,
 )
-from core.config.toml_edit import edit_config_toml
+from core.config.toml_edit import MAX_CONFIG_BYTES, edit_config_toml
 from core.config.uris import file_uri, is_pkcs11
 from core.config.validate import Finding, check_config_toml, errors_in
-from core.config.yaml_edit import edit_config_yaml, legacy_from_settings
-from core.errors import UnreadableFileError, UsageError
+from core.config.yaml_edit import edit_config_yaml, legacy_from_settings, looks_like_toml
+from core.errors import ConfigParseError, UnreadableFileError, UsageError, shown
+from core.fs import read_input, write_atomic
 from core.plan import Plan
 from core.versions import PLATFORMS, EdgeRelease, Platform, release
 
@@ -111,19 +113,15 @@ def _common(p: argparse.ArgumentParser) -> None:
 # ---- inputs -------------------------------------------------------------------------------------
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFileError(f"cannot read the {what}: {exc.strerror}",
-                                  hint="Check the path and that you may read the file.",
-                                  where=str(path)) from exc
+def _read(path: Path, what: str, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """A local input file, bounded (``core.fs.read_input``): configs and templates 1 MiB."""
+    return read_input(path, limit, what)
 
 
 def _current(args: argparse.Namespace) -> bytes | None:
     if args.current == "-":
         return None
-    return _read(Path(args.current), "current config")
+    return _read(Path(args.current), "the current config")
 
 
 def _uri(value: str | None) -> str | None:
@@ -138,7 +136,8 @@ def _settings(args: argparse.Namespace, paths: DevicePaths | None, *,
     est: EstServer | None = None
     password: str | None = None
     if args.est_password_file is not None:
-        password = _text(_read(args.est_password_file, "EST password file"),
+        password = _text(_read(args.est_password_file, "the EST password file",
+                               PASSWORD_FILE_MAX),
                          str(args.est_password_file)).strip()
     chosen = [name for name, on in (("--quickstart-days", args.quickstart_days is not None),
                                     ("--edge-ca-method", args.edge_ca_method is not None)) if on]
@@ -190,22 +189,6 @@ def _report(findings: tuple[Finding, ...], where: str) -> None:
         sys.stderr.write(finding.describe(where) + "\n")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` as 0600, via a temporary file in the same directory."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _cert_facts(data: bytes | None) -> tuple[dt.timedelta | None, str | None]:
     if data is None:
         return None, None
@@ -240,17 +223,19 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     else:
         template = None
         if args.template is not None:
-            template = _text(_read(args.template, "template"), str(args.template))
+            template = _text(_read(args.template, "the template"), str(args.template))
         new = edit_config_toml(current, settings, rel, template=template, where=source)
         findings = check_config_toml(new, rel, where=where)
     sys.stdout.write(config_diff(current, new, device_path=where))
     _report(findings, where)
     if errors_in(findings):
         if args.output is not None:
-            sys.stderr.write(f"edgecert: {args.output} not written: fix the errors first\n")
+            sys.stderr.write(f"edgecert: {shown(args.output)} not written: fix the errors "
+                             "first\n")
         return 1
     if args.output is not None:
-        _write_atomically(args.output, new.encode("utf-8"))
+        write_atomic(args.output, new.encode("utf-8"), 0o600, what="the new config")
+        work_complete()
     return 0
 
 
@@ -264,8 +249,14 @@ def _text(data: bytes, where: str) -> str:
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
     where = str(args.config_yaml)
-    text = _text(_read(args.config_yaml, "config.yaml"), where)
-    migration = migrate_config_yaml(text, where=where)
+    text = _text(_read(args.config_yaml, "the config.yaml"), where)
+    try:
+        migration = migrate_config_yaml(text, where=where)
+    except ConfigParseError as exc:
+        if looks_like_toml(text):
+            exc.hint = ("This is already a 1.2+ config.toml: there is nothing to migrate "
+                        "(edit it with `edgecert config diff --iotedge 1.5`).")
+        raise
     sys.stdout.write(migration.to_toml())
     _report(migration.findings, where)
     return 0
@@ -276,10 +267,12 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     platform: Platform = args.platform
     if rel.notice:
         sys.stderr.write(f"notice: {rel.notice}\n")
-    cert = None if args.cert_file is None else _read(args.cert_file, "edge CA file")
-    key = None if args.key_file is None else _read(args.key_file, "key file")
-    bundle = None if args.bundle_file is None else _read(args.bundle_file, "trust bundle")
-    template = None if args.template is None else _read(args.template, "template")
+    cert = None if args.cert_file is None else _read(args.cert_file, "the edge CA file",
+                                                     MAX_FILE)
+    key = None if args.key_file is None else _read(args.key_file, "the key file", MAX_FILE)
+    bundle = None if args.bundle_file is None else _read(args.bundle_file, "the trust bundle",
+                                                         MAX_FILE)
+    template = None if args.template is None else _read(args.template, "the template")
     files_given = cert is not None or key is not None or bool(args.edge_ca_cert)
     settings = _settings(args, default_paths(rel, platform), files_given=files_given)
     if isinstance(settings.edge_ca, Preloaded) and is_pkcs11(settings.edge_ca.pk) and key:
@@ -327,4 +320,4 @@ def describe_plan(plan: Plan) -> str:
         lines.append("Warnings:")
         lines += [f"  - {w}" for w in plan.warnings]
     lines += ["", plan_diff(plan) or "(config unchanged)"]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return shown("\n".join(lines).rstrip("\n"), keep_newlines=True, keep_tabs=True) + "\n"

@@ -73,6 +73,8 @@ def register(subparsers: Any) -> None:
         description="For devices reached by USB stick or a jump host: the bundle's install.sh "
         "does what deploy does (drift check, backup, modes, apply, check, rollback).")
     exp.add_argument("--out", required=True, type=Path, metavar="DIR|ZIP")
+    exp.add_argument("--force", action="store_true",
+                     help="replace an existing bundle zip or folder (once the new one is whole)")
     _plan_options(exp, device=False)
     exp.set_defaults(func=_cmd_export)
 
@@ -341,6 +343,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if checked.preflight.warnings and not _confirm(args, checked, "Write the bundle"):
         sys.stderr.write("no bundle written\n")
         return 2
-    rep = export_bundle(checked.plan, args.out)
+    rep = export_bundle(checked.plan, args.out, force=args.force)
     sys.stdout.write(rep.describe() + "\n")
     return 0

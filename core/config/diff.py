@@ -4,15 +4,25 @@ Redacted: SAS keys (``SharedAccessKey=`` in connection strings), symmetric keys,
 (EST and others), ``pin-value`` in PKCS#11 URIs, and anything that looks like PEM or base64
 key material. The diff is computed on the real text, so a changed secret still shows as a
 changed line, but only the redacted lines are ever printed.
+
+The diff is Myers' O((N+M)·D) algorithm after stripping the common head and tail: linear in the
+file's size for the handful of lines edgecert changes (``difflib`` is quadratic on a large
+config with many equal lines). Past ``MAX_EDITS`` changed lines the middle is shown as one
+replaced block, still a correct diff.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+
+from core.errors import shown
 
 REDACTED = "<redacted>"
+MAX_EDITS = 2000
+"""Changed lines beyond which the diff stops looking for the smallest edit."""
+
+Opcode = tuple[str, int, int, int, int]
 
 def _quoted_redaction(match: re.Match[str]) -> str:
     value = match.group("v")
@@ -66,6 +76,39 @@ def redact_lines(lines: list[str]) -> list[str]:
     return out
 
 
+class _LazyRedacted:
+    """``redact_lines(lines)[i:j]`` computed only for the lines a diff shows.
+
+    Which lines lie inside a PEM block is found in one cheap pass; the redaction rules run
+    only on the few lines around the changes (a big config has thousands of unchanged lines).
+    """
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.in_pem: list[bool] = []
+        inside = False
+        for line in lines:
+            self.in_pem.append(inside)
+            if "-----" not in line:
+                continue
+            if inside:
+                inside = not _PEM_END.search(line)
+            elif _PEM_BEGIN.search(line) and not _PEM_END.search(line):
+                inside = True
+
+    def __getitem__(self, span: slice) -> list[str]:
+        out: list[str] = []
+        for i in range(*span.indices(len(self.lines))):
+            line = shown(self.lines[i], keep_tabs=True)  # a hostile file's escapes stay inert
+            if not self.in_pem[i]:
+                out.append(redact_line(line))
+            elif _PEM_END.search(line):
+                out.append(_PEM_END.sub("-----END " + REDACTED + "-----", redact_line(line)))
+            else:
+                out.append(REDACTED + line[len(line.rstrip("\r\n")):])
+        return out
+
+
 def redact(text: str) -> str:
     """The whole text with secrets redacted (line structure kept)."""
     return "".join(redact_lines(text.splitlines(keepends=True)))
@@ -87,15 +130,14 @@ def config_diff(before: str | None, after: str, *, device_path: str, context: in
     new = after.splitlines()
     if old == new and (before or "") == after:
         return ""
-    old_shown = redact_lines(old)
-    new_shown = redact_lines(new)
-    header_old = "/dev/null" if before is None else f"{device_path} (device)"
-    lines = [f"--- {header_old}", f"+++ {device_path} (edgecert)"]
+    old_shown = _LazyRedacted(old)
+    new_shown = _LazyRedacted(new)
+    header_old = "/dev/null" if before is None else f"{shown(device_path)} (device)"
+    lines = [f"--- {header_old}", f"+++ {shown(device_path)} (edgecert)"]
     if old == new:
         lines.append("@@ line endings or final newline change only @@")
         return "\n".join(lines) + "\n"
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    for group in matcher.get_grouped_opcodes(context):
+    for group in grouped_opcodes(opcodes(old, new), context):
         first, last = group[0], group[-1]
         a_start, a_end = first[1], last[2]
         b_start, b_end = first[3], last[4]
@@ -114,3 +156,130 @@ def _range(start: int, end: int) -> str:
     if length == 1:
         return str(start + 1)
     return f"{start + 1 if length else start},{length}"
+
+
+# ---- the diff itself ----------------------------------------------------------------------------
+
+
+def opcodes(a: Sequence[str], b: Sequence[str], max_edits: int = MAX_EDITS) -> list[Opcode]:
+    """``difflib``-style opcodes (equal/replace/delete/insert) turning ``a`` into ``b``."""
+    n, m = len(a), len(b)
+    head = 0
+    while head < n and head < m and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < n - head and tail < m - head and a[n - 1 - tail] == b[m - 1 - tail]:
+        tail += 1
+    codes: list[Opcode] = []
+    if head:
+        codes.append(("equal", 0, head, 0, head))
+    mid_a, mid_b = a[head:n - tail], b[head:m - tail]
+    script = _myers(mid_a, mid_b, max_edits)
+    if script is None:
+        codes.append(("replace", head, n - tail, head, m - tail))
+    else:
+        codes.extend(_merge(script, head))
+    if tail:
+        codes.append(("equal", n - tail, n, m - tail, m))
+    return codes
+
+
+def _myers(a: Sequence[str], b: Sequence[str], max_edits: int) -> list[str] | None:
+    """The shortest edit script as one of "=", "-", "+" per step; None past ``max_edits``."""
+    n, m = len(a), len(b)
+    if not n and not m:
+        return []
+    if not n:
+        return ["+"] * m
+    if not m:
+        return ["-"] * n
+    limit = min(n + m, max_edits)
+    offset = limit + 1
+    v = [0] * (2 * limit + 3)
+    trace: list[list[int]] = []
+    for d in range(limit + 1):
+        trace.append(v[offset - d - 1:offset + d + 2])
+        for k in range(-d, d + 1, 2):
+            if k == -d or (k != d and v[offset + k - 1] < v[offset + k + 1]):
+                x = v[offset + k + 1]
+            else:
+                x = v[offset + k - 1] + 1
+            y = x - k
+            while x < n and y < m and a[x] == b[y]:
+                x += 1
+                y += 1
+            v[offset + k] = x
+            if x >= n and y >= m:
+                return _backtrack(trace, n, m)
+    return None
+
+
+def _backtrack(trace: list[list[int]], n: int, m: int) -> list[str]:
+    steps: list[str] = []
+    x, y = n, m
+    for d in range(len(trace) - 1, -1, -1):
+        v = trace[d]  # the furthest x per diagonal before step d, from diagonal -d-1
+
+        def at(k: int, v: list[int] = v, d: int = d) -> int:
+            return v[k + d + 1]
+
+        k = x - y
+        prev_k = k + 1 if k == -d or (k != d and at(k - 1) < at(k + 1)) else k - 1
+        prev_x = at(prev_k)
+        prev_y = prev_x - prev_k
+        while x > prev_x and y > prev_y:
+            steps.append("=")
+            x -= 1
+            y -= 1
+        if d > 0:
+            steps.append("+" if x == prev_x else "-")
+        x, y = prev_x, prev_y
+    steps.reverse()
+    return steps
+
+
+def _merge(script: list[str], base: int) -> Iterator[Opcode]:
+    """Runs of the edit script as opcodes, offset by ``base`` lines on both sides."""
+    i = j = base
+    pos = 0
+    while pos < len(script):
+        if script[pos] == "=":
+            start = pos
+            while pos < len(script) and script[pos] == "=":
+                pos += 1
+            yield ("equal", i, i + pos - start, j, j + pos - start)
+            i += pos - start
+            j += pos - start
+            continue
+        dels = adds = 0
+        while pos < len(script) and script[pos] != "=":
+            if script[pos] == "-":
+                dels += 1
+            else:
+                adds += 1
+            pos += 1
+        tag = "replace" if dels and adds else ("delete" if dels else "insert")
+        yield (tag, i, i + dels, j, j + adds)
+        i += dels
+        j += adds
+
+
+def grouped_opcodes(codes: list[Opcode], context: int) -> Iterator[list[Opcode]]:
+    """Hunks: changes with up to ``context`` equal lines around them (as ``diff -u``)."""
+    codes = list(codes) or [("equal", 0, 1, 0, 1)]
+    if codes[0][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[0]
+        codes[0] = (tag, max(i1, i2 - context), i2, max(j1, j2 - context), j2)
+    if codes[-1][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = (tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context))
+    group: list[Opcode] = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > 2 * context:
+            group.append((tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context)))
+            yield group
+            group = []
+            i1, j1 = max(i1, i2 - context), max(j1, j2 - context)
+        group.append((tag, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        yield group

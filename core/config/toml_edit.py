@@ -10,12 +10,13 @@ the result must load to exactly the same data as a plain tomlkit edit, or the pl
 
 from __future__ import annotations
 
+import re
 import tomllib
 from typing import Any
 
 import tomlkit
 import tomlkit.exceptions
-from tomlkit.container import Container
+from tomlkit.container import Container, OutOfOrderTableProxy
 from tomlkit.items import AoT, InlineTable, Item, Table
 
 from core.config.anchors import Pending, block_anchor, edge_ca_anchor, key_anchor, splice
@@ -30,11 +31,37 @@ from core.config.settings import (
     Quickstart,
     edge_ca_table,
 )
-from core.errors import ConfigParseError
+from core.errors import ConfigError, ConfigParseError
+from core.fs import MIB, size_text
 from core.resources import read_resource
 from core.versions import EdgeRelease
 
 TEMPLATE_RESOURCE = "templates/config.toml"
+MAX_CONFIG_BYTES = 1 * MIB
+"""The largest config.toml or config.yaml edgecert reads or edits (a real one is a few KiB)."""
+BOM = "\ufeff"
+_YAML_KEYS = re.compile(r"^(provisioning|certificates|agent|connect|listen|moby_runtime|"
+                        r"hostname):(\s|$)", re.MULTILINE)
+
+
+def check_size(text: str, where: str) -> None:
+    """Refuse a config too large to be a real one, before any parsing.
+
+    Raises:
+        ConfigParseError: more than ``MAX_CONFIG_BYTES`` (UTF-8).
+    """
+    if len(text) > MAX_CONFIG_BYTES or len(text.encode("utf-8")) > MAX_CONFIG_BYTES:
+        raise ConfigParseError(
+            f"the config is larger than {size_text(MAX_CONFIG_BYTES)}, the most edgecert edits",
+            hint="A device config is a few KiB: check that this is the right file (a log or a "
+                 "binary copied over it?).", where=where)
+
+
+def split_bom(text: str) -> tuple[str, str]:
+    """(``BOM`` or "", the text without it): Notepad saves UTF-8 with a byte-order mark."""
+    if text.startswith(BOM):
+        return BOM, text[1:]
+    return "", text
 
 
 def our_template() -> str:
@@ -48,13 +75,18 @@ def parse_toml(text: str, *, where: str = "config.toml") -> tomlkit.TOMLDocument
     Raises:
         ConfigParseError: with the line and column tomlkit reports.
     """
+    text = split_bom(text)[1]
     try:
         return tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:
+        hint = ("Fix the line shown (quotes, brackets, '=' signs), or start again from the "
+                "device's config.toml.edge.template.")
+        if _YAML_KEYS.search(text):
+            hint = ("This looks like IoT Edge 1.1's config.yaml, not a 1.2+ config.toml: "
+                    "choose IoT Edge 1.1 (--iotedge 1.1) for it, or give the device's "
+                    "/etc/aziot/config.toml.")
         raise ConfigParseError(
-            f"not valid TOML: {_parse_message(exc)}",
-            hint="Fix the line shown (quotes, brackets, '=' signs), or start again from the "
-                 "device's config.toml.edge.template.",
+            f"not valid TOML: {_parse_message(exc)}", hint=hint,
             where=where, line=exc.line, col=exc.col,
         ) from exc
 
@@ -262,6 +294,37 @@ def _separated(table: Table, rendered_so_far: str, nl: str) -> Table:
     return table
 
 
+def _fix_table_indents(doc: tomlkit.TOMLDocument, nl: str) -> None:
+    """tomlkit puts a bare LF before a table that a new key was inserted above: use ``nl``."""
+    if nl == "\n":
+        return
+    for _, item in doc.body:
+        if isinstance(item, Table | AoT) and "\n" in item.trivia.indent.replace("\r\n", ""):
+            item.trivia.indent = item.trivia.indent.replace("\r\n", "\n").replace("\n", nl)
+
+
+def _unwrapped(value: Any) -> Any:
+    if isinstance(value, Item | OutOfOrderTableProxy):
+        return value.unwrap()
+    return value
+
+
+def _set_in_proxy(proxy: OutOfOrderTableProxy, values: dict[str, Any], nl: str) -> None:
+    """Set keys in a table spread over dotted keys or several headers (``edge_ca.cert = …``)."""
+    for key, value in values.items():
+        old = proxy.get(key)
+        if isinstance(value, dict) and isinstance(old, Table | OutOfOrderTableProxy):
+            if isinstance(old, Table):
+                _set_keys(old, value, nl)
+            else:
+                _set_in_proxy(old, value, nl)
+            continue
+        plain_old = old.unwrap() if isinstance(old, Item) else old
+        if plain_old == value:
+            continue
+        proxy[key] = _table(value, nl) if isinstance(value, dict) else _item(value, nl)
+
+
 def _add_plainly(doc: tomlkit.TOMLDocument, pending: Pending, nl: str) -> None:
     parts = pending.key.split(".")
     if len(parts) == 1:
@@ -269,6 +332,7 @@ def _add_plainly(doc: tomlkit.TOMLDocument, pending: Pending, nl: str) -> None:
             doc.add(parts[0], _separated(_table(pending.value, nl), doc.as_string(), nl))
         else:
             doc.add(parts[0], _item(pending.value, nl))
+            _fix_table_indents(doc, nl)
         return
     parent: Any = doc
     for part in parts[:-1]:
@@ -294,7 +358,14 @@ def _edit_existing(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str) -
     if settings.est is not None:
         est = _est_tables(settings.est)
         issuance = doc.get("cert_issuance")
-        if isinstance(issuance, Table) and isinstance(issuance.get("est"), Table):
+        if isinstance(issuance, OutOfOrderTableProxy) or (
+                isinstance(issuance, Table) and isinstance(issuance.get("est"),
+                                                           OutOfOrderTableProxy)):
+            if isinstance(issuance.get("est"), InlineTable):
+                _replace_inline(issuance, "est", est)
+            else:
+                _set_in_proxy(issuance, {"est": est}, nl)  # type: ignore[arg-type]
+        elif isinstance(issuance, Table) and isinstance(issuance.get("est"), Table):
             _set_keys(issuance["est"], est, nl)
         elif isinstance(issuance, Table) and isinstance(issuance.get("est"), InlineTable):
             _replace_inline(issuance, "est", est)
@@ -307,7 +378,9 @@ def _edit_existing(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str) -
         keys: dict[str, Any] = {"pkcs11_lib_path": settings.pkcs11.lib_path}
         if settings.pkcs11.base_slot is not None:
             keys["pkcs11_base_slot"] = settings.pkcs11.base_slot
-        if isinstance(doc.get("aziot_keys"), Table):
+        if isinstance(doc.get("aziot_keys"), OutOfOrderTableProxy):
+            _set_in_proxy(doc["aziot_keys"], keys, nl)
+        elif isinstance(doc.get("aziot_keys"), Table):
             _set_keys(doc["aziot_keys"], keys, nl)
         elif isinstance(doc.get("aziot_keys"), InlineTable):
             _replace_inline(doc, "aziot_keys", {**doc["aziot_keys"].unwrap(), **keys})
@@ -345,6 +418,23 @@ def _edit_existing(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str) -
             else:
                 pending.append(Pending("edge_ca.auto_renew", renew,
                                         block_anchor("edge_ca.auto_renew")))
+    elif isinstance(current, OutOfOrderTableProxy):
+        # edge_ca.cert = … at top level, or [edge_ca] split by other tables.
+        # Keys are changed in place; when some must go (another kind of edge CA), the parts
+        # are replaced by one [edge_ca] table (tomlkit cannot delete from such a table).
+        keep_subject = not isinstance(settings.edge_ca, Preloaded) and "common_name" not in wanted
+        stale = [key for key in current if key not in wanted and key in EDGE_CA_KEYS
+                 and not (key == "subject" and keep_subject)
+                 and not (key == "auto_renew" and renew)]
+        if stale:
+            values = {k: _unwrapped(v) for k, v in current.items() if k not in stale}
+            values.update(wanted)
+            if renew is not None:
+                values["auto_renew"] = renew
+            del doc["edge_ca"]
+            pending.append(Pending("edge_ca", values, edge_ca_anchor(settings)))
+        else:
+            _set_in_proxy(current, {**wanted, **({"auto_renew": renew} if renew else {})}, nl)
     else:
         pending.append(Pending("edge_ca", wanted, edge_ca_anchor(settings)))
         if renew is not None:
@@ -375,26 +465,49 @@ def edit_config_toml(current: str | None, settings: CertSettings, release: EdgeR
     check_combination(settings, release)
     source = current if current is not None else (template if template is not None
                                                   else our_template())
+    check_size(source, where)
+    bom, source = split_bom(source)
     nl = newline_of(source)
     doc = parse_toml(source, where=where)
+    try:
+        return bom + _edit(doc, settings, nl, where)
+    except tomlkit.exceptions.TOMLKitError as exc:
+        raise ConfigError(
+            f"edgecert cannot edit this file's layout: {exc}", where=where,
+            hint="Write the certificate settings as plain [edge_ca] / trust_bundle_cert "
+                 "lines (as in config.toml.edge.template), then run edgecert again.") from exc
+
+
+def _edit(doc: tomlkit.TOMLDocument, settings: CertSettings, nl: str, where: str) -> str:
+    """Edit ``doc`` (parsed once; linear in the file's size) and return the new text."""
     pending = _edit_existing(doc, settings, nl)
     edited = tomlkit.dumps(doc)
+    # A top-level key without a commented example goes where tomlkit puts it (after the last
+    # top-level key) in both edits: place it now rather than re-parse the text later.
+    while pending and not isinstance(pending[0].value, dict) and "." not in pending[0].key and (
+            pending[0].anchor(edited.splitlines(keepends=True)) is None):
+        _add_plainly(doc, pending.pop(0), nl)
+        edited = tomlkit.dumps(doc)
+    if not pending:
+        return edited
 
     # The plain edit: tomlkit places missing items (keys before tables, tables at the end).
-    plain_doc = parse_toml(edited, where=where)
+    # It goes on in the same document: ``edited`` already holds the text before it.
     for item in pending:
-        if item.key == "edge_ca.auto_renew" and isinstance(plain_doc.get("edge_ca"), Table):
-            parent = plain_doc["edge_ca"]
+        if item.key == "edge_ca.auto_renew" and isinstance(doc.get("edge_ca"), Table):
+            parent = doc["edge_ca"]
             parent.add("auto_renew", _separated(_table(item.value, nl), parent.as_string(), nl))
         else:
-            _add_plainly(plain_doc, item, nl)
-    plain = tomlkit.dumps(plain_doc)
-    expected = tomllib.loads(plain)
+            _add_plainly(doc, item, nl)
+    plain = tomlkit.dumps(doc)
 
     # The careful edit: each missing item right after its commented example.
     placed = edited
     for item in pending:
-        spliced = splice(placed, item.anchor, _fragment(item.key, item.value, nl), nl)
+        fragment = _fragment(item.key, item.value, nl)
+        spliced = splice(placed, item.anchor, fragment, nl)
+        if spliced is None and isinstance(item.value, dict) and item.key != "edge_ca.auto_renew":
+            spliced = _append_table(placed, fragment, nl)
         if spliced is None:
             spliced_doc = parse_toml(placed, where=where)
             if item.key == "edge_ca.auto_renew" and isinstance(spliced_doc.get("edge_ca"), Table):
@@ -405,9 +518,22 @@ def edit_config_toml(current: str | None, settings: CertSettings, release: EdgeR
                 _add_plainly(spliced_doc, item, nl)
             spliced = tomlkit.dumps(spliced_doc)
         placed = spliced
+    if placed == plain:
+        return plain
     try:
-        if tomllib.loads(placed) == expected:
+        if tomllib.loads(placed) == tomllib.loads(plain):
             return placed
     except tomllib.TOMLDecodeError:
         pass
     return plain
+
+
+def _append_table(text: str, fragment: str, nl: str) -> str:
+    """A whole table appended at the end, after one blank line (what tomlkit would do)."""
+    if not text:
+        return fragment
+    if text.endswith(nl + nl) or text.endswith("\n\n"):
+        return text + fragment
+    if text.endswith(("\n", "\r")):
+        return text + nl + fragment
+    return text + nl + nl + fragment

@@ -10,6 +10,7 @@ original data with only ``certificates`` changed, or nothing is returned.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,10 +18,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from ruamel.yaml.tokens import AliasToken, AnchorToken
 
 from core.config.errors import SettingsError
 from core.config.settings import CertSettings, Preloaded, Quickstart
-from core.config.toml_edit import newline_of
+from core.config.toml_edit import check_size, newline_of, split_bom
 from core.config.validate import Finding
 from core.errors import ConfigError, ConfigParseError
 from core.resources import read_resource
@@ -75,19 +77,58 @@ def _yaml() -> YAML:
     return yaml
 
 
+MAX_ALIASES = 20
+"""Anchors plus aliases accepted in a config.yaml: a real one has none; each alias can double
+what a naive reader expands (a "billion laughs" file from a hostile device)."""
+MAX_NODES = 100_000
+"""Values a config.yaml may expand to when compared (far above any real one)."""
+_TOML_LINE = re.compile(r"^\s*(\[[A-Za-z0-9_.\"]+\]|[A-Za-z0-9_]+\s*=)", re.MULTILINE)
+_TOML_HINT = ("This looks like a 1.2+ config.toml, not IoT Edge 1.1's config.yaml: choose the "
+              "device's IoT Edge version (e.g. --iotedge 1.5) for it.")
+
+
+def looks_like_toml(text: str) -> bool:
+    """Whether the text has TOML table headers or ``key = value`` lines (a 1.2+ config)."""
+    return bool(_TOML_LINE.search(text))
+
+
+def _check_aliases(text: str, where: str) -> None:
+    """Count anchors and aliases with the scanner (linear; nothing is expanded).
+
+    Raises:
+        ConfigParseError: more than ``MAX_ALIASES``.
+    """
+    if "&" not in text and "*" not in text:
+        return
+    count = 0
+    for token in _yaml().scan(text):
+        if isinstance(token, AliasToken | AnchorToken):
+            count += 1
+            if count > MAX_ALIASES:
+                raise ConfigParseError(
+                    f"config.yaml uses more than {MAX_ALIASES} YAML anchors/aliases",
+                    hint="A device's config.yaml needs none: write the values out (a file "
+                         "full of aliases can expand to gigabytes).",
+                    where=where, line=token.start_mark.line + 1)
+
+
 def load_yaml(text: str, *, where: str = "config.yaml") -> Any:
     """Load config.yaml text (round-trip types).
 
     Raises:
         ConfigParseError: not YAML, with line and column.
     """
+    check_size(text, where)
+    text = split_bom(text)[1]
     try:
+        _check_aliases(text, where)
         return _yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise ConfigParseError(
             f"not valid YAML: {exc.problem or exc.context}",
-            hint="Check indentation (spaces only, children two spaces in) and quotes.",
+            hint=_TOML_HINT if _TOML_LINE.search(text) else
+            "Check indentation (spaces only, children two spaces in) and quotes.",
             where=where, line=mark.line + 1 if mark else None,
             col=mark.column + 1 if mark else None,
         ) from exc
@@ -96,11 +137,20 @@ def load_yaml(text: str, *, where: str = "config.yaml") -> Any:
                                where=where) from exc
 
 
-def _plain(data: Any) -> Any:
+def _plain(data: Any, budget: list[int] | None = None, where: str = "config.yaml") -> Any:
+    """Plain Python values of loaded YAML, expanding at most ``MAX_NODES`` values."""
+    if budget is None:
+        budget = [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ConfigParseError(
+            f"config.yaml expands to more than {MAX_NODES} values",
+            hint="A device's config.yaml is far smaller: check the file (anchors and aliases "
+                 "that repeat each other?).", where=where)
     if isinstance(data, dict):
-        return {str(k): _plain(v) for k, v in data.items()}
+        return {str(k): _plain(v, budget, where) for k, v in data.items()}
     if isinstance(data, list):
-        return [_plain(v) for v in data]
+        return [_plain(v, budget, where) for v in data]
     if isinstance(data, str):
         return str(data)
     return data
@@ -180,13 +230,16 @@ def edit_config_yaml(current: str | None, certs: LegacyCertificates, *,
         ConfigError: the edit would change more than the certificates block (not expected).
     """
     text = current if current is not None else our_template()
+    check_size(text, where)
+    bom, text = split_bom(text)
     nl = newline_of(text)
     data = load_yaml(text, where=where)
     if data is None:
         data = CommentedMap()
     if not isinstance(data, dict):
         raise ConfigParseError("config.yaml is not a mapping of settings",
-                               hint="Start again from the device's config.yaml template.",
+                               hint=_TOML_HINT if _TOML_LINE.search(text) else
+                               "Start again from the device's config.yaml template.",
                                where=where)
     existing = data.get("certificates") or {}
     values: dict[str, Any] = {k: existing[k] for k in CERT_KEYS if k in existing}
@@ -205,16 +258,16 @@ def edit_config_yaml(current: str | None, certs: LegacyCertificates, *,
         sep = "" if not text or text.endswith(("\n", "\r")) else nl
         new_text = text + sep + nl + block
 
-    expected = _plain(data)
-    expected["certificates"] = _plain(values)
-    got = _plain(load_yaml(new_text, where=where))
+    expected = _plain(data, where=where)
+    expected["certificates"] = _plain(values, where=where)
+    got = _plain(load_yaml(new_text, where=where), where=where)
     if got != expected:
         raise ConfigError(
             "editing the certificates block would change other settings",
             hint="Check the indentation around certificates: in the file, then try again.",
             where=where,
         )
-    return new_text, tuple(_legacy_findings(values))
+    return bom + new_text, tuple(_legacy_findings(values))
 
 
 def _legacy_findings(values: dict[str, Any]) -> list[Finding]:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 import core.chain.demo as demo_mod
 from core.chain import ChainFiles, KeyType, generate_demo_chain, load_file
-from core.errors import CancelledError, UsageError
+from core.errors import CancelledError, OutputError, UsageError
 from core.progress import CancelToken, ProgressEvent
 from core.versions import release
 
@@ -171,7 +171,7 @@ def test_failure_mid_way_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monk
         return real(**kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(demo_mod, "pfx_bytes", failing_pfx)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OutputError, match="No space"):
         generate_demo_chain(tmp_path / "out", "dev", release=release("1.5"),
                             key_type=KeyType.EC_P256)
     assert len(calls) == 2
@@ -184,7 +184,7 @@ def test_failure_mid_way_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     before = old.edge_ca_cert.read_bytes()
     calls.clear()
     monkeypatch.setattr(demo_mod, "pfx_bytes", failing_pfx)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError):
         generate_demo_chain(tmp_path / "out", "dev", release=release("1.5"),
                             key_type=KeyType.EC_P256, force=True)
     assert old.edge_ca_cert.read_bytes() == before
