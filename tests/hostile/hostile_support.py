@@ -104,3 +104,7 @@ def run_on_small_fs(tmp_path: Path, mount_dir: Path, argv: Sequence[str | Path],
     assert_calm(result)
     left = [name for name in listing.read_text().splitlines() if name and name != "filler"]
     return result, left
+
+
+PROVISIONED = Path(__file__).resolve().parents[1] / "fixtures" / "config" / "dps-x509.toml"
+"""A device config with provisioning (a bare template is refused like the runtime refuses it)."""

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hostile_support import run, run_on_small_fs
+from hostile_support import PROVISIONED, run, run_on_small_fs
 
 from core.chain import ChainFiles
 from core.errors import OutputError
@@ -37,7 +37,7 @@ def _cases(chain: ChainFiles, small: Path) -> dict[str, tuple[list[str | Path], 
                         "--key-type", "ec-p256"], ALMOST_FULL),
         "chain export-pfx": (["chain", "export-pfx", "--cert", chain.edge_ca_cert, "--key",
                               chain.edge_ca_key, "--out", small / "gw.pfx"], FULL),
-        "config diff --output": (["config", "diff", "--iotedge", "1.5", "--current", "-",
+        "config diff --output": (["config", "diff", "--iotedge", "1.5", "--current", PROVISIONED,
                                   "--quickstart-days", "30", "--output",
                                   small / "config.toml"], FULL),
         "export-bundle zip": (_export(chain, small / "gw.zip"), FULL),
@@ -177,8 +177,8 @@ def test_each_os_failure_gets_its_own_hint(code: int, hint: str, tmp_path: Path)
 
 def test_a_missing_output_folder_is_named(tmp_path: Path) -> None:
     target = tmp_path / "no-such-folder" / "config.toml"
-    result = run("config", "diff", "--iotedge", "1.5", "--current", "-", "--quickstart-days",
-                 "30", "--output", target)
+    result = run("config", "diff", "--iotedge", "1.5", "--current", PROVISIONED,
+                 "--quickstart-days", "30", "--output", target)
     assert result.code == 2
     assert f"{target}: cannot write the new config: No such file or directory" in result.err
     assert not target.parent.exists()

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hostile_support import EDGECERT, TIMEOUT, Result, assert_calm
+from hostile_support import EDGECERT, PROVISIONED, TIMEOUT, Result, assert_calm
 
 from core.chain import ChainFiles
 
@@ -127,8 +127,8 @@ def test_a_closed_stdout_ends_quietly_and_the_work_is_done(tmp_path: Path,
                                                              chain: ChainFiles) -> None:
     new = tmp_path / "config.toml"
     for argv in (["chain", "inspect", chain.edge_ca_full_chain, chain.trust_bundle],
-                 ["config", "diff", "--iotedge", "1.5", "--current", "-", "--quickstart-days",
-                  "30", "--output", new]):
+                 ["config", "diff", "--iotedge", "1.5", "--current", PROVISIONED,
+                  "--quickstart-days", "30", "--output", new]):
         read_end, write_end = os.pipe()
         os.close(read_end)  # like `| head -0`: the reader is gone before the first line
         try:
