@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from core.errors import EdgecertError, HostKeyChangedError
@@ -57,7 +58,11 @@ def confirm_host_key(parent: QWidget | None, host: str, key_type: str, fingerpri
         "Trust this device only if the fingerprints are identical."
     )
     trust = box.addButton("&Trust this device", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton("&Refuse", QMessageBox.ButtonRole.RejectRole)
+    refuse = box.addButton("&Refuse", QMessageBox.ButtonRole.RejectRole)
+    # As in OpenSSH, the safe answer is the default: Enter and Esc refuse.
+    box.setDefaultButton(refuse)
+    box.setEscapeButton(refuse)
+    box.setObjectName("hostKeyDialog")
     box.exec()
     return box.clickedButton() is trust
 
@@ -70,16 +75,31 @@ def ask_password(parent: QWidget | None, title: str, prompt: str) -> str | None:
     return text if ok else None
 
 
-def ask_yes_no(parent: QWidget | None, title: str, text: str) -> bool:
-    """A yes/no question whose default answer is No."""
-    answer = QMessageBox.question(
-        parent,
-        f"edgecert: {title}",
-        text,
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
-    )
-    return answer == QMessageBox.StandardButton.Yes
+def ask_yes_no(parent: QWidget | None, title: str, text: str, *,
+               moot: SignalInstance | None = None) -> bool:
+    """A yes/no question whose default answer is No.
+
+    Args:
+        moot: when this signal fires while the question is open (the work it is about ended
+            meanwhile), the question closes itself as answered No.
+    """
+    yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+    box = QMessageBox(QMessageBox.Icon.Question, f"edgecert: {title}", text, yes | no, parent)
+    box.setDefaultButton(no)
+    box.setEscapeButton(no)
+    box.setObjectName("questionDialog")
+
+    def close_as_no() -> None:
+        box.done(int(no.value))
+
+    if moot is not None:
+        moot.connect(close_as_no)
+    try:
+        box.exec()
+    finally:
+        if moot is not None:
+            moot.disconnect(close_as_no)
+    return box.clickedButton() is box.button(yes)
 
 
 def inform(parent: QWidget | None, title: str, text: str) -> None:

@@ -104,9 +104,8 @@ class SetupWizard(QWizard):
             return -1
         if current == PageId.VERSION and self.state.edge_ca_method != "files":
             return int(PageId.DEVICE)  # the device makes or enrols its own edge CA
-        if current == PageId.DEPLOY and self.state.deploy_report is None:
-            # Nothing deployed (failed and rolled back, or cancelled): no summary to show.
-            return -1
+        # The deploy page always leads on to the summary (Next is enabled once the deploy or
+        # export succeeded); only the summary has Finish.
         return current + 1
 
     # -- remembered inputs -----------------------------------------------------------------------
@@ -139,16 +138,23 @@ class SetupWizard(QWizard):
         loses = getattr(page, "loses_work_on_cancel", None)
         return bool(loses()) if callable(loses) else False
 
+    def close_question(self) -> str:
+        """What to ask before closing now (empty: close without asking)."""
+        page = self.currentPage()
+        ask = getattr(page, "close_question", None)
+        if callable(ask):
+            return str(ask())
+        if self.work_would_be_lost():
+            return ("Work in progress will be stopped and its results discarded. Close "
+                    "anyway?")
+        return ""
+
     def reject(self) -> None:
         intercept = getattr(self.currentPage(), "intercept_cancel", None)
         if callable(intercept) and intercept():
             return
-        if self.work_would_be_lost() and not dialogs.ask_yes_no(
-            self,
-            "Cancel",
-            "Work in progress will be stopped and its results discarded. "
-            "A deploy that already started is rolled back. Close anyway?",
-        ):
+        question = self.close_question()
+        if question and not dialogs.ask_yes_no(self, "Close edgecert", question):
             return
         self._shutdown()
         super().reject()
@@ -162,9 +168,8 @@ class SetupWizard(QWizard):
         if callable(intercept) and intercept():
             event.ignore()
             return
-        if self.work_would_be_lost() and not dialogs.ask_yes_no(
-            self, "Close", "Work in progress will be stopped. Close anyway?"
-        ):
+        question = self.close_question()
+        if question and not dialogs.ask_yes_no(self, "Close edgecert", question):
             event.ignore()
             return
         self._shutdown()
