@@ -60,6 +60,14 @@ class SetupWizard(QWizard):
         self.setStartId(PageId.VERSION)
         self._pages_built = False
         self._build_scheduled = False
+        self.currentIdChanged.connect(self._page_shown)
+
+    def _page_shown(self, _page_id: int) -> None:
+        # After QWizard focused the page's first widget: focus where the technician starts.
+        page = self.currentPage()
+        focus_start = getattr(page, "focus_start", None)
+        if callable(focus_start):
+            QTimer.singleShot(0, page, focus_start)  # dropped if the page is gone
 
     def ensure_pages(self) -> None:
         """Build the pages after the first one (idempotent)."""

@@ -58,6 +58,7 @@ from gui.backend.target import (
     read_device,
     target_label,
     target_request,
+    unprovisioned,
     version_not_detected,
 )
 
@@ -70,6 +71,6 @@ __all__ = [
     "issue_from_ca", "make_csr", "make_preview", "open_target", "plan_request", "preview_diff",
     "preview_plan", "preview_warnings", "read_config_copy", "read_device",
 "release_label", "revalidate", "settings_request", "severity",
-    "step_phase", "summarize", "summary_request", "target_label", "target_request",
+    "step_phase", "summarize", "summary_request", "target_label", "target_request", "unprovisioned",
     "version_not_detected", "warning_days",
 ]

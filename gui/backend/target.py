@@ -153,6 +153,36 @@ def describe_device(device: Any) -> str:
     return "\n".join(lines)
 
 
+def unprovisioned(device: Any) -> str:
+    """Why the device cannot take a certificate plan yet ("" when it can, or is unknown).
+
+    ``iotedge config apply`` refuses a configuration without provisioning, and the plan keeps
+    the device's own provisioning, so a device that has none cannot be used until provisioned.
+    """
+    if device is None:
+        return ""
+    config = getattr(device, "config", None)
+    rel = getattr(device, "release", None)
+    if config is None:
+        return "IoT Edge on it has no configuration file yet: it is not provisioned"
+    text = config.decode("utf-8", "replace")
+    try:
+        if getattr(rel, "is_legacy", False):
+            from ruamel.yaml import YAML
+
+            data = YAML(typ="safe").load(text) or {}
+        else:
+            import tomllib
+
+            data = tomllib.loads(text)
+    except Exception:  # a config that does not parse is core's to report at the preview
+        return ""
+    if isinstance(data, dict) and "provisioning" not in data:
+        name = "config.yaml" if getattr(rel, "is_legacy", False) else "config.toml"
+        return f"its {name} has no provisioning section: it is not provisioned"
+    return ""
+
+
 @dataclass(frozen=True)
 class ConfigCopy:
     """The device state known for an export bundle: a local copy of its config file."""

@@ -85,6 +85,17 @@ class Page(QWizardPage):
     def refresh(self) -> None:
         """Re-read the state into the widgets (after Back, or restored settings)."""
 
+    def focus_start(self) -> None:
+        """Put the keyboard focus where the technician starts on this page: the checked
+        choice of the page's first radio group (not the first, unchecked, radio button)."""
+        from PySide6.QtWidgets import QButtonGroup
+
+        for group in self.findChildren(QButtonGroup):
+            button = group.checkedButton()
+            if button is not None and button.isVisibleTo(self) and button.isEnabled():
+                button.setFocus()
+                return
+
 
 def buddy_label(text: str, buddy: QWidget) -> QLabel:
     """A form label whose mnemonic focuses ``buddy`` (for rows that hold a layout)."""

@@ -1,0 +1,155 @@
+"""The wizard walked by keyboard only against the loopback test device (real sshd, sudo and
+the stand-in runtime): launch → demo chain → SSH device → preview → Deploy → Summary → saved
+report, with the real modal dialogs answered by keys. Also: cancel during apply, failure then
+Retry, Back to fix the cause, and close-and-reopen."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from device.fixtures import Device
+from PySide6.QtWidgets import QApplication, QLineEdit
+from pytestqt.qtbot import QtBot
+from walk_support import Keyboard, Modals, Stopwatch, focused, wait_enabled, wait_page
+
+from gui.state import WizardState
+from gui.wizard import PageId, SetupWizard
+
+ROOTS = ("/etc/aziot", "/var/aziot", "/var/lib/aziot")
+_KEEP: list[SetupWizard] = []
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No known hosts and no remembered inputs: the device is met for the first time."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "home").mkdir()
+    yield
+    _KEEP.clear()
+
+
+@pytest.fixture
+def kb() -> Keyboard:
+    return Keyboard()
+
+
+@pytest.fixture
+def modals(kb: Keyboard) -> Iterator[Modals]:
+    m = Modals(kb)
+    yield m
+    m.stop()
+
+
+def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
+    w = SetupWizard(state, remember=False)
+    qtbot.addWidget(w)
+    _KEEP.append(w)
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    return w
+
+
+def _nav(w: SetupWizard, which: str) -> object:
+    return w.button(getattr(w.WizardButton, which))
+
+
+def _to_target(qtbot: QtBot, w: SetupWizard, kb: Keyboard, modals: Modals) -> None:
+    """Version (Alt+N) → chain (wait for the demo chain, Alt+N) → device settings (Alt+N)."""
+    kb.alt("n")
+    wait_page(qtbot, w, PageId.CHAIN, modals)
+    wait_enabled(qtbot, _nav(w, "NextButton"), modals)  # type: ignore[arg-type]
+    kb.alt("n")
+    wait_page(qtbot, w, PageId.DEVICE, modals)
+    wait_enabled(qtbot, _nav(w, "NextButton"), modals)  # type: ignore[arg-type]
+    kb.alt("n")
+    wait_page(qtbot, w, PageId.TARGET, modals)
+
+
+def _type_connection(kb: Keyboard, device: Device, user: str) -> None:
+    """Host (with its port, as ssh users write it), user and key file, each by its label."""
+    account = device.accounts[user]
+    kb.alt("h")
+    assert isinstance(focused(), QLineEdit) and focused().objectName() == "host"  # type: ignore[union-attr]
+    kb.type(f"{device.host}:{device.port}")
+    kb.alt("u")
+    assert focused().objectName() == "user"  # type: ignore[union-attr]
+    kb.type(user)
+    kb.alt("k")
+    assert focused().objectName() == "keyFile"  # type: ignore[union-attr]
+    kb.type(str(account.key))
+
+
+def _connect(qtbot: QtBot, w: SetupWizard, kb: Keyboard, modals: Modals) -> None:
+    modals.expect_keys("First connection to", "t")  # compare, then trust
+    kb.alt("t")
+    wait_enabled(qtbot, _nav(w, "NextButton"), modals)  # type: ignore[arg-type]
+    assert modals.pending == []
+
+
+def _deploy(qtbot: QtBot, w: SetupWizard, kb: Keyboard, modals: Modals) -> None:
+    kb.alt("n")
+    wait_page(qtbot, w, PageId.PREVIEW, modals)
+    commit = _nav(w, "CommitButton")
+    wait_enabled(qtbot, commit, modals)  # type: ignore[arg-type]
+    assert commit.text() == "&Deploy"  # type: ignore[attr-defined]
+    kb.alt("d")
+    wait_page(qtbot, w, PageId.DEPLOY, modals)
+
+
+def _save_report(qtbot: QtBot, w: SetupWizard, kb: Keyboard, modals: Modals) -> Path:
+    summary = w.page(PageId.SUMMARY)
+    save = summary.save_button  # type: ignore[attr-defined]
+    wait_enabled(qtbot, save, modals)
+    qtbot.waitUntil(summary.isComplete, timeout=30000)
+    modals.expect_keys("Save report", "Enter")  # the suggested name in the output folder
+    modals.expect_keys("Report written to", "Enter")
+    kb.alt("s")
+    qtbot.waitUntil(lambda: modals.pending == [] or modals.unexpected != [], timeout=30000)
+    assert modals.unexpected == []
+    report = w.state.resolved_output_dir() / f"edgecert-report-{w.state.device_id}.html"
+    qtbot.waitUntil(report.exists, timeout=10000)
+    return report
+
+
+def test_demo_chain_ssh_deploy_by_keyboard_to_saved_report(
+        qtbot: QtBot, kb: Keyboard, modals: Modals, device15: Device, tmp_path: Path) -> None:
+    clock = Stopwatch()
+    state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id")
+    w = _launch(qtbot, state)
+    _to_target(qtbot, w, kb, modals)
+    assert focused() is w.page(PageId.TARGET).kinds.checkedButton()  # type: ignore[attr-defined]
+    _type_connection(kb, device15, "edgeadmin")
+    assert (state.host, state.port) == (device15.host, device15.port)
+    _connect(qtbot, w, kb, modals)
+    assert "Connected; device state read" in w.page(PageId.TARGET).status.text()  # type: ignore[attr-defined]
+    _deploy(qtbot, w, kb, modals)
+    deploy = w.page(PageId.DEPLOY)
+    next_button = _nav(w, "NextButton")
+    wait_enabled(qtbot, next_button, modals, timeout=120000)  # type: ignore[arg-type]
+    assert not _nav(w, "FinishButton").isVisible()  # type: ignore[attr-defined]
+    assert deploy.ended == "after" and "✔" in deploy.banner.text()  # type: ignore[attr-defined]
+    kb.alt("n")
+    wait_page(qtbot, w, PageId.SUMMARY, modals)
+    report = _save_report(qtbot, w, kb, modals)
+    html = report.read_text()
+    assert "certs-preloaded" in html and "/var/backups/edgecert" in html
+    finish = _nav(w, "FinishButton")
+    assert finish.isVisible() and finish.isEnabled()  # type: ignore[attr-defined]
+    kb.alt("f")
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
+    seconds = clock.seconds()
+    assert device15.read("/var/aziot/certs/edge-ca.pem") == state.chain.edge_ca_chain_pem
+    assert modals.unexpected == []
+    figures = {"keys": kb.presses, "typed_characters": kb.typed, "seconds": round(seconds, 1),
+               "keys_pressed": kb.log}
+    print("keyboard walk:", json.dumps(figures))
+    out = os.environ.get("EDGECERT_WALK_FIGURES")
+    if out:
+        Path(out).write_text(json.dumps(figures, indent=1) + "\n")
+    assert kb.presses <= 20, kb.log
