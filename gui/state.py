@@ -87,6 +87,9 @@ class WizardState:
     chain: Any = field(default=None, repr=False, metadata=_TRANSIENT)
     findings: tuple[Any, ...] = field(default=(), repr=False, metadata=_TRANSIENT)
     csr_pem: bytes = field(default=b"", repr=False, metadata=_TRANSIENT)
+    demo: Any = field(default=None, repr=False, metadata=_TRANSIENT)
+    """``(inputs it was made for, ChainOutcome)`` of this run's demo chain: made once, reused
+    until an input it depends on changes."""
     device_state: Any = field(default=None, repr=False, metadata=_TRANSIENT)
     plan: Any = field(default=None, repr=False, metadata=_TRANSIENT)
     deploy_report: Any = field(default=None, repr=False, metadata=_TRANSIENT)

@@ -11,6 +11,7 @@ from gui.backend.chain import (
     ChainRequest,
     chain_request,
     demo_chain,
+    demo_key,
     import_files,
     import_signed,
     issue_from_ca,
@@ -65,7 +66,7 @@ from gui.backend.target import (
 __all__ = [
     "DEPLOY_OPTIONS", "EFLOW_USER", "PHASES", "ChainOutcome", "ChainRequest", "ConfigCopy",
     "PlanRequest", "Preview", "SettingsRequest", "SummaryRequest", "TargetRequest",
-    "cert_settings", "chain_request", "check_device_settings", "demo_chain", "deploy",
+    "cert_settings", "chain_request", "check_device_settings", "demo_chain", "demo_key", "deploy",
     "describe_deploy", "describe_device", "describe_preview", "detect_eflow_address",
     "device_file_paths", "device_release", "export_bundle", "import_files", "import_signed",
     "issue_from_ca", "make_csr", "make_preview", "open_target", "plan_request", "preview_diff",

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import PasswordRequiredError, WrongPasswordError
+from core.errors import CancelledError, PasswordRequiredError, WrongPasswordError
 from core.progress import CancelToken, ProgressEvent
 from gui import backend, dialogs
 from gui.pages.base import Page, buddy_label, note
@@ -150,6 +150,11 @@ class ChainPage(Page):
         self.progress.setObjectName("chainProgress")
         self.progress.setRange(0, 0)
         self.progress.hide()
+        self.stop_button = QPushButton("Stop &waiting")
+        self.stop_button.setObjectName("chainStop")
+        self.stop_button.setToolTip("Stop making the chain; nothing is written")
+        self.stop_button.hide()
+        self.stop_button.clicked.connect(self.stop)
         self.status = QLabel("")
         self.status.setObjectName("chainStatus")
         self.status.setWordWrap(True)
@@ -160,7 +165,10 @@ class ChainPage(Page):
         left_layout.addWidget(mode_box)
         left_layout.addLayout(common)
         left_layout.addWidget(self.stack, 1)
-        left_layout.addWidget(self.progress)
+        busy_row = QHBoxLayout()
+        busy_row.addWidget(self.progress, 1)
+        busy_row.addWidget(self.stop_button)
+        left_layout.addLayout(busy_row)
         left_layout.addWidget(self.status)
 
         self.chain_view = ChainView()
@@ -265,7 +273,7 @@ class ChainPage(Page):
         self.completeChanged.emit()
 
     # -- jobs -----------------------------------------------------------------------------------
-    def _start(self, what: str, fn: Any) -> None:
+    def _start(self, what: str, fn: Any, *, on_outcome: Any = None, **kwargs: Any) -> None:
         """Run ``fn(request)`` for the current inputs; a retry (after a password) re-reads them."""
         self._store_common()
         request = self._snapshot()
@@ -274,30 +282,42 @@ class ChainPage(Page):
         if self._cancel is not None:
             self._cancel.cancel()
         self._cancel = CancelToken()
-        self.progress.setRange(0, 0)
-        self.progress.show()
         self.status.setText(what + "…")
 
         def done(outcome: backend.ChainOutcome) -> None:
+            if on_outcome is not None:
+                on_outcome(outcome)
             if generation == self._generation:
                 self._accept_outcome(outcome)
 
         def failed(exc: BaseException) -> None:
             if generation != self._generation:
                 return
-            self.progress.hide()
+            self._busy_shown(False)
+            if isinstance(exc, CancelledError):
+                self.status.setText(f"{what}: stopped. Nothing was written.")
+                return
             self.status.setText(f"{what} failed.")
-            self._on_failure(exc, retry=lambda: self._start(what, fn))
+            self._on_failure(exc, retry=lambda: self._start(what, fn, on_outcome=on_outcome,
+                                                            **kwargs))
 
-        self.run(fn, request, on_success=done, on_failure=failed, on_progress=self._progressed,
-                 cancel=self._cancel)
+        def progressed(event: ProgressEvent) -> None:
+            if generation == self._generation:
+                self._progressed(event)
+
+        self._busy_shown(True)
+        self.run(fn, request, on_success=done, on_failure=failed, on_progress=progressed,
+                 cancel=self._cancel, **kwargs)
         self.completeChanged.emit()
 
     def _progressed(self, event: ProgressEvent) -> None:
-        if event.total:
+        if event.total and event.done:
+            # Only real progress: "0 of 3" while the keys are made says nothing, so the bar
+            # stays indeterminate (busy) until a step is done.
             self.progress.setRange(0, event.total)
             self.progress.setValue(event.done)
-        self.status.setText(event.message or event.step)
+        if event.message:
+            self.status.setText(event.message)
 
     def _on_failure(self, exc: BaseException, retry: Any) -> None:
         if isinstance(exc, PasswordRequiredError | WrongPasswordError):
@@ -314,7 +334,23 @@ class ChainPage(Page):
         self.status.setText(str(exc))
 
     def start_demo(self) -> None:
-        self._start("Generating the demo chain", backend.demo_chain)
+        """Use this run's demo chain, or make one (again only when an input it depends on
+        changed: key type, device ID, release, output folder, password)."""
+        self._store_common()
+        key = backend.demo_key(self._snapshot())
+        cached = self.state.demo
+        if cached is not None and cached[0] == key:
+            self._generation += 1
+            self._accept_outcome(cached[1])
+            self.status.setText(f"Demo chain ready (made earlier in this run, in "
+                                f"{cached[1].folder}).")
+            return
+        old = cached[1].folder if cached is not None else None
+        self._start("Generating the demo chain", backend.demo_chain, replaces=old,
+                    on_outcome=lambda outcome: self._remember_demo(key, outcome))
+
+    def _remember_demo(self, key: tuple[str, ...], outcome: backend.ChainOutcome) -> None:
+        self.state.demo = (key, outcome)
 
     def start_issue(self) -> None:
         self._start("Issuing the edge CA", backend.issue_from_ca)
@@ -326,16 +362,15 @@ class ChainPage(Page):
             path, pem = result
             self.state.csr_pem = pem
             self.csr_path.setText(str(path))
-            self.progress.hide()
+            self._busy_shown(False)
             self.status.setText(f"Request written to {path}. Send it to your CA, then import "
                                 "the signed certificate.")
 
         def failed(exc: BaseException) -> None:
-            self.progress.hide()
+            self._busy_shown(False)
             dialogs.show_error(self, exc)
 
-        self.progress.setRange(0, 0)
-        self.progress.show()
+        self._busy_shown(True)
         self.status.setText("Creating the key and the request…")
         self.run(backend.make_csr, self._snapshot(), on_success=done, on_failure=failed)
 
@@ -391,8 +426,24 @@ class ChainPage(Page):
         self.run(backend.revalidate, self.state.chain, self.state.release_key,
                  on_success=done)
 
+    def _busy_shown(self, on: bool) -> None:
+        self.progress.setVisible(on)
+        self.stop_button.setVisible(on)
+        if on:
+            self.progress.setRange(0, 0)
+
+    def stop(self) -> None:
+        """Stop the running generation or import (core stops at its next safe point)."""
+        if self._cancel is not None:
+            self._cancel.cancel()
+        self._generation += 1  # a result that arrives anyway is not shown
+        self._busy_shown(False)
+        self.status.setText("Stopped: no chain. Choose a mode, or change an input to start "
+                            "again.")
+        self.completeChanged.emit()
+
     def _accept_outcome(self, outcome: backend.ChainOutcome) -> None:
-        self.progress.hide()
+        self._busy_shown(False)
         self.state.chain = outcome
         self.state.findings = outcome.findings
         self.state.forget_plan()
