@@ -91,6 +91,8 @@ class WizardState:
     """``(inputs it was made for, ChainOutcome)`` of this run's demo chain: made once, reused
     until an input it depends on changes."""
     device_state: Any = field(default=None, repr=False, metadata=_TRANSIENT)
+    device_certs: tuple[Any, ...] = field(default=(), repr=False, metadata=_TRANSIENT)
+    """``(role, CertSide)``: the edge CA and trust bundle on the device now."""
     plan: Any = field(default=None, repr=False, metadata=_TRANSIENT)
     deploy_report: Any = field(default=None, repr=False, metadata=_TRANSIENT)
     check_report: Any = field(default=None, repr=False, metadata=_TRANSIENT)
@@ -108,6 +110,7 @@ class WizardState:
     def forget_results_after_target(self) -> None:
         """The target changed: what was read from the old one no longer holds."""
         self.device_state = None
+        self.device_certs = ()
         self.plan = None
         self.deploy_report = None
         self.check_report = None

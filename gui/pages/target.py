@@ -248,7 +248,9 @@ class TargetPage(Page):
         self.use_password.setChecked(s.use_password)
         self.ssh_password.setText(s.ssh_password)
         self.sudo_password.setText(s.sudo_password)
-        self.bundle_dir.setText(s.bundle_dir or str(s.resolved_output_dir() / "bundle"))
+        if not s.bundle_dir:  # the folder shown is the folder used, edited or not
+            s.bundle_dir = str(s.resolved_output_dir() / "bundle")
+        self.bundle_dir.setText(s.bundle_dir)
         self.config_copy.setText(s.config_copy)
         for w in edits:
             w.blockSignals(False)
@@ -390,6 +392,11 @@ class TargetPage(Page):
         self.completeChanged.emit()
 
     def _device_read(self, device: Any) -> None:
+        if isinstance(device, backend.DeviceRead):
+            self.state.device_certs = device.certs
+            device = device.state
+        elif isinstance(device, backend.ConfigCopy):
+            self.state.device_certs = backend.config_copy_certs(device)
         self.state.device_state = device
         version = backend.device_release(device)
         message = READ_TEXT[self.state.target_kind]

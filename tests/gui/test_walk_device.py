@@ -153,3 +153,86 @@ def test_demo_chain_ssh_deploy_by_keyboard_to_saved_report(
     if out:
         Path(out).write_text(json.dumps(figures, indent=1) + "\n")
     assert kb.presses <= 20, kb.log
+
+
+def _walk_to_preview(qtbot: QtBot, w: SetupWizard, kb: Keyboard, modals: Modals,
+                     device: Device, *, first_contact: bool = True) -> None:
+    _to_target(qtbot, w, kb, modals)
+    _type_connection(kb, device, "edgeadmin")
+    if first_contact:
+        _connect(qtbot, w, kb, modals)
+    else:
+        kb.alt("t")
+        wait_enabled(qtbot, _nav(w, "NextButton"), modals)  # type: ignore[arg-type]
+    kb.alt("n")
+    wait_page(qtbot, w, PageId.PREVIEW, modals)
+
+
+def _cert_rows(preview: object) -> dict[str, tuple[str, str]]:
+    tree = preview.certs  # type: ignore[attr-defined]
+    rows: dict[str, tuple[str, str]] = {}
+    role = ""
+    for i in range(tree.topLevelItemCount()):
+        item = tree.topLevelItem(i)
+        if item.text(0) not in ("Subject", "Issuer", "SHA-256", "Expires"):
+            role = item.text(0)
+            rows[role] = (item.text(1), item.text(2))
+            continue
+        rows.setdefault(f"{role}/{item.text(0)}", (item.text(1), item.text(2)))
+    return rows
+
+
+def test_preview_shows_the_certificates_now_and_after(
+        qtbot: QtBot, kb: Keyboard, modals: Modals, device15: Device, tmp_path: Path) -> None:
+    """A second run replaces the edge CA the first one installed: the preview shows both,
+    side by side, and never says "No change" although config.toml itself stays the same."""
+    first = WizardState(output_dir=str(tmp_path / "out1"), device_id="edge-device-01-id")
+    w1 = _launch(qtbot, first)
+    _walk_to_preview(qtbot, w1, kb, modals, device15)
+    _deploy(qtbot, w1, kb, modals)
+    wait_enabled(qtbot, _nav(w1, "NextButton"), modals, timeout=120000)  # type: ignore[arg-type]
+    old_edge = first.chain.edge_ca
+    w1.close()
+
+    second = WizardState(output_dir=str(tmp_path / "out2"), device_id="edge-device-01-id")
+    w2 = _launch(qtbot, second)
+    _walk_to_preview(qtbot, w2, kb, modals, device15, first_contact=False)
+    qtbot.waitUntil(lambda: second.plan is not None, timeout=60000)
+    preview = w2.page(PageId.PREVIEW)
+    new_edge = second.chain.edge_ca
+    rows = _cert_rows(preview)
+    assert rows["edge CA (changes)"] == ("/var/aziot/certs/edge-ca.pem",
+                                         "/var/aziot/certs/edge-ca.pem")
+    assert rows["edge CA (changes)/SHA-256"] == (old_edge.sha256, new_edge.sha256)
+    assert rows["edge CA (changes)/Subject"][0].startswith("CN=edge-device-01-id.ca")
+    assert "Intermediate" in rows["edge CA (changes)/Issuer"][1]
+    assert rows["edge CA (changes)/Expires"][1].startswith(f"{new_edge.not_after:%Y-%m-%d}")
+    old_root, new_root = first.chain.rows[0], second.chain.rows[0]
+    assert rows["trust bundle (changes)/SHA-256"] == (old_root.sha256, new_root.sha256)
+    status = preview.status.text()  # type: ignore[attr-defined]
+    assert "unchanged" in status and "edge CA and the trust bundle change" in status
+    unified = preview.diff.unified.toPlainText()  # type: ignore[attr-defined]
+    assert "No change" not in unified and "replaced" in unified
+    assert preview.tabs.currentWidget() is preview.certs  # type: ignore[attr-defined]
+
+
+def test_unprovisioned_device_is_flagged_on_the_target_page(
+        qtbot: QtBot, kb: Keyboard, modals: Modals, device15: Device, tmp_path: Path) -> None:
+    device15.write("/etc/aziot/config.toml", b'hostname = "edge-device-01"\n', mode=0o600,
+                   owner="root", group="root")
+    state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id")
+    w = _launch(qtbot, state)
+    _to_target(qtbot, w, kb, modals)
+    _type_connection(kb, device15, "edgeadmin")
+    _connect(qtbot, w, kb, modals)
+    target = w.page(PageId.TARGET)
+    warning = target.warning.text()  # type: ignore[attr-defined]
+    assert "not provisioned" in warning and "iotedge config mp" in warning
+    modals.expect_keys("provisioning", "Enter")  # core's error at the preview
+    kb.alt("n")
+    wait_page(qtbot, w, PageId.PREVIEW, modals)
+    preview = w.page(PageId.PREVIEW)
+    qtbot.waitUntil(lambda: modals.pending == [] and not preview.busy, timeout=60000)  # type: ignore[attr-defined]
+    unified = preview.diff.unified.toPlainText()  # type: ignore[attr-defined]
+    assert "No change" not in unified and "No plan" in unified
+    assert not _nav(w, "CommitButton").isEnabled()  # type: ignore[attr-defined]
