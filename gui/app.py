@@ -52,9 +52,15 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
         return 0
 
-    from gui.wizard import SetupWizard
+    from gui.single import claim
+    from gui.wizard import SetupWizard, settings
 
+    instance = claim(settings().fileName())
+    if instance is None:
+        print("edgecert is already open: its window was brought to the front.")
+        return 0
     wizard = SetupWizard()
+    instance.window = wizard
     wizard.show()
     code = int(app.exec())
     workers.cancel_all()

@@ -11,19 +11,47 @@ import logging
 from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
-from core.errors import EdgecertError, HostKeyChangedError
+from core import errors
+from core.errors import EdgecertError
 
 log = logging.getLogger(__name__)
 
 
+TITLES: tuple[tuple[type[EdgecertError], str], ...] = (
+    (errors.HostKeyChangedError, "Host key changed: connection refused"),
+    (errors.HostKeyUnknownError, "Unknown device"),
+    (errors.AuthError, "Login refused"),
+    (errors.ConnectError, "Cannot connect"),
+    (errors.RemoteCommandError, "A command failed on the device"),
+    (errors.TargetError, "Device problem"),
+    (errors.PasswordRequiredError, "Password needed"),
+    (errors.WrongPasswordError, "Wrong password"),
+    (errors.CorruptFileError, "Damaged file"),
+    (errors.UnreadableFileError, "Cannot read the file"),
+    (errors.UsageError, "Check the input"),
+    (errors.InputError, "Check the input"),
+    (errors.ChainError, "Certificate chain problem"),
+    (errors.ConfigParseError, "Configuration does not parse"),
+    (errors.ConfigError, "Configuration problem"),
+    (errors.RollbackError, "Deploy failed, rollback incomplete"),
+    (errors.DriftError, "The device changed since the preview"),
+    (errors.DeployError, "Deploy failed"),
+    (errors.CancelledError, "Stopped"),
+)
+"""Dialog titles by error class (most specific first); words, not class names."""
+
+
+def error_title(exc: EdgecertError) -> str:
+    for cls, title in TITLES:
+        if isinstance(exc, cls):
+            return title
+    return "Error"
+
+
 def error_texts(exc: BaseException) -> tuple[str, str, str]:
     """Title, main text and hint for an exception (what the error dialog shows)."""
-    if isinstance(exc, HostKeyChangedError):
-        return ("Host key changed: connection refused", str(exc), exc.hint)
     if isinstance(exc, EdgecertError):
-        title = exc.__class__.__name__.removesuffix("Error") or "Error"
-        words = "".join(" " + c.lower() if c.isupper() else c for c in title).strip()
-        return (words[:1].upper() + words[1:], str(exc), exc.hint)
+        return (error_title(exc), str(exc), exc.hint)
     return (
         "Unexpected error",
         f"{exc.__class__.__name__}: {exc}",
@@ -69,10 +97,13 @@ def confirm_host_key(parent: QWidget | None, host: str, key_type: str, fingerpri
 
 def ask_password(parent: QWidget | None, title: str, prompt: str) -> str | None:
     """A masked password prompt; ``None`` when cancelled. The answer is never stored."""
-    text, ok = QInputDialog.getText(
-        parent, f"edgecert: {title}", prompt, QLineEdit.EchoMode.Password
-    )
-    return text if ok else None
+    dialog = QInputDialog(parent)
+    dialog.setObjectName("passwordDialog")
+    dialog.setWindowTitle(f"edgecert: {title}")
+    dialog.setLabelText(prompt)
+    dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+    ok = dialog.exec()
+    return dialog.textValue() if ok else None
 
 
 def ask_yes_no(parent: QWidget | None, title: str, text: str, *,

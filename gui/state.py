@@ -42,6 +42,10 @@ class WizardState:
     """Core key type value (``ec-p256``, ``ec-p384``, ``rsa-2048``, ``rsa-4096``)."""
     ca_cert_file: str = ""
     ca_key_file: str = ""
+    ca_chain_file: str = ""
+    """Optional: the certificates above the signing CA (the CLI's ``--ca-chain``)."""
+    issue_days: int = 0
+    """Lifetime of an edge CA issued from the own CA; 0: the release's default."""
     signed_cert_file: str = ""
     import_files: list[str] = field(default_factory=list)
     output_dir: str = ""

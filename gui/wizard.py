@@ -5,9 +5,18 @@ from __future__ import annotations
 import json
 from enum import IntEnum
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer
-from PySide6.QtGui import QCloseEvent, QPaintEvent
-from PySide6.QtWidgets import QWidget, QWizard, QWizardPage
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, QTimer
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QPaintEvent
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
 
 from gui import dialogs, workers
 from gui.state import WizardState, remembered, restore
@@ -29,6 +38,23 @@ class PageId(IntEnum):
 def settings() -> QSettings:
     """Where geometry and the non-secret last inputs are kept."""
     return QSettings("edgecert", "edgecert")
+
+
+class _NoStrayMnemonicLetters(QObject):
+    """Alt+letter that no enabled mnemonic took is dropped, not typed into the focused field
+    (Qt would insert the letter, e.g. when the mnemonic's widget is disabled)."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            from PySide6.QtCore import Qt  # not at import time: cold start
+
+            mods = event.modifiers()
+            alt = Qt.KeyboardModifier.AltModifier
+            ctrl = Qt.KeyboardModifier.ControlModifier
+            if mods & alt and not mods & ctrl and event.text().isprintable() and event.text():
+                return isinstance(obj, QLineEdit | QPlainTextEdit | QTextEdit |
+                                  QAbstractSpinBox)
+        return False
 
 
 class SetupWizard(QWizard):
@@ -61,10 +87,19 @@ class SetupWizard(QWizard):
         self._pages_built = False
         self._build_scheduled = False
         self.currentIdChanged.connect(self._page_shown)
+        self._letters = _NoStrayMnemonicLetters(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._letters)
 
     def _page_shown(self, _page_id: int) -> None:
-        # After QWizard focused the page's first widget: focus where the technician starts.
         page = self.currentPage()
+        use_ca_term = getattr(page, "use_ca_term", None)
+        if callable(use_ca_term):
+            from core.versions import catalog
+
+            use_ca_term(catalog()[self.state.release_key].ca_term)
+        # After QWizard focused the page's first widget: focus where the technician starts.
         focus_start = getattr(page, "focus_start", None)
         if callable(focus_start):
             QTimer.singleShot(0, page, focus_start)  # dropped if the page is gone

@@ -27,6 +27,8 @@ class ChainRequest:
     out_dir: Path
     ca_cert: str = ""
     ca_key: str = ""
+    ca_chain: str = ""
+    issue_days: int = 0
     signed_cert: str = ""
     import_files: tuple[str, ...] = ()
     passwords: dict[str, str] = field(default_factory=dict, repr=False)
@@ -42,6 +44,8 @@ def chain_request(state: WizardState) -> ChainRequest:
         out_dir=state.resolved_output_dir(),
         ca_cert=state.ca_cert_file,
         ca_key=state.ca_key_file,
+        ca_chain=state.ca_chain_file,
+        issue_days=state.issue_days,
         signed_cert=state.signed_cert_file,
         import_files=tuple(state.import_files),
         passwords=dict(state.file_passwords),
@@ -194,6 +198,8 @@ def issue_from_ca(req: ChainRequest, *, progress: ProgressCallback | None = None
         ca_cert=Path(req.ca_cert).expanduser(), ca_key=Path(req.ca_key).expanduser(),
         out_dir=req.out_dir / f"edge-ca-{_stamp()}", name=req.device_id,
         release=_release(req.release_key), ca_password=_password(req, req.ca_key),
+        ca_chain=Path(req.ca_chain).expanduser() if req.ca_chain else None,
+        days=req.issue_days or None,
         key_type=_key_type(req.key_type, default="rsa-2048"), progress=progress, cancel=cancel)
     return _from_chain_files(files, req.release_key)
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QSpinBox,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -108,6 +109,21 @@ class ChainPage(Page):
                           file_row(self, self.ca_cert, "CA certificate", CERT_FILTER))
         issue_form.addRow(buddy_label("CA private &key:", self.ca_key),
                           file_row(self, self.ca_key, "CA private key", CERT_FILTER))
+        self.ca_chain = QLineEdit()
+        self.ca_chain.setObjectName("caChain")
+        self.ca_chain.setPlaceholderText("optional: the certificates above your CA")
+        self.ca_chain.setToolTip("Intermediates and root above the signing CA, if its own file "
+                                 "does not hold them (the CLI's --ca-chain)")
+        issue_form.addRow(buddy_label("CA c&hain:", self.ca_chain),
+                          file_row(self, self.ca_chain, "CA chain", CERT_FILTER))
+        self.issue_days = QSpinBox()
+        self.issue_days.setObjectName("issueDays")
+        self.issue_days.setRange(0, 3650)
+        self.issue_days.setSpecialValueText("release default")
+        self.issue_days.setSuffix(" days")
+        self.issue_days.setToolTip("Lifetime of the new edge CA (the CLI's --days); 0: the "
+                                   "release's default")
+        issue_form.addRow(buddy_label("E&xpires after:", self.issue_days), self.issue_days)
         self.issue_button = QPushButton("Issue &edge CA")
         self.issue_button.setObjectName("issueButton")
         issue_form.addRow(self.issue_button)
@@ -199,9 +215,15 @@ class ChainPage(Page):
         add.clicked.connect(self._browse_import)
         remove.clicked.connect(self._remove_selected)
         self.load_button.clicked.connect(self.start_import)
-        self.ca_cert.editingFinished.connect(self._store_common)
-        self.ca_key.editingFinished.connect(self._store_common)
-        self.signed_cert.editingFinished.connect(self._store_common)
+        # Stored as they change (typed, dropped or browsed): what is shown is remembered.
+        for edit in (self.ca_cert, self.ca_key, self.ca_chain, self.signed_cert):
+            edit.textChanged.connect(self._store_files)
+        self.issue_days.valueChanged.connect(self._store_files)
+        from PySide6.QtGui import QKeySequence, QShortcut
+
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.import_list)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self._remove_selected)
         self.setTabOrder(self.device_id, self.key_type)
         self.setTabOrder(self.key_type, self.output_dir)
 
@@ -220,21 +242,37 @@ class ChainPage(Page):
         self.device_id.setText(s.device_id)
         self.key_type.setCurrentIndex(max(0, self.key_type.findData(s.key_type)))
         self.output_dir.setText(str(s.resolved_output_dir()))
-        self.ca_cert.setText(s.ca_cert_file)
-        self.ca_key.setText(s.ca_key_file)
-        self.signed_cert.setText(s.signed_cert_file)
+        for edit, value in ((self.ca_cert, s.ca_cert_file), (self.ca_key, s.ca_key_file),
+                            (self.ca_chain, s.ca_chain_file),
+                            (self.signed_cert, s.signed_cert_file)):
+            edit.blockSignals(True)
+            edit.setText(value)
+            edit.blockSignals(False)
+        self.issue_days.blockSignals(True)
+        self.issue_days.setValue(s.issue_days)
+        self.issue_days.blockSignals(False)
         self.import_list.clear()
         self.import_list.addItems(s.import_files)
         self._show_outcome()
 
+    def _store_files(self, *_: object) -> None:
+        if self.wizard() is None:
+            return
+        s = self.state
+        s.ca_cert_file = self.ca_cert.text().strip()
+        s.ca_key_file = self.ca_key.text().strip()
+        s.ca_chain_file = self.ca_chain.text().strip()
+        s.signed_cert_file = self.signed_cert.text().strip()
+        s.issue_days = self.issue_days.value()
+
     def _store_common(self) -> None:
+        if self.wizard() is None:
+            return  # editing finished as the window closes
         s = self.state
         s.device_id = self.device_id.text().strip()
         s.key_type = self.key_type.currentData()
         s.output_dir = self.output_dir.text().strip()
-        s.ca_cert_file = self.ca_cert.text().strip()
-        s.ca_key_file = self.ca_key.text().strip()
-        s.signed_cert_file = self.signed_cert.text().strip()
+        self._store_files()
 
     def _pick_output(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Output folder", self.output_dir.text())
@@ -269,6 +307,7 @@ class ChainPage(Page):
         self.state.chain = None
         self.state.findings = ()
         self.state.forget_plan()
+        self.status.setText("")  # never "Chain ready." beside an empty chain view
         self._show_outcome()
         self.completeChanged.emit()
 
@@ -319,12 +358,24 @@ class ChainPage(Page):
         if event.message:
             self.status.setText(event.message)
 
+    def _asking_field(self, where: str | None) -> QWidget:
+        """The field that holds the file a password is asked for (focus goes back to it)."""
+        from pathlib import Path
+
+        for edit in (self.ca_key, self.ca_cert, self.ca_chain, self.signed_cert):
+            text = edit.text().strip()
+            if where and text and str(Path(text).expanduser()) == str(Path(where)):
+                return edit
+        return self.import_list if self.state.chain_mode == "import" else self.device_id
+
     def _on_failure(self, exc: BaseException, retry: Any) -> None:
         if isinstance(exc, PasswordRequiredError | WrongPasswordError):
             if isinstance(exc, WrongPasswordError):
                 dialogs.show_error(self, exc)
             where = exc.where or "the file"
-            password = dialogs.ask_password(self, "Password", f"Password for {where}:")
+            asking = self._asking_field(exc.where)
+            password = dialogs.ask_password(self, "File password", f"Password for {where}:")
+            asking.setFocus()  # not the Browse button the dialog happened to return to
             if password is not None:
                 self.state.file_passwords[str(exc.where or "")] = password
                 retry()

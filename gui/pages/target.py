@@ -427,8 +427,9 @@ class TargetPage(Page):
         if isinstance(exc, PasswordRequiredError | WrongPasswordError) and self.state.key_file:
             if isinstance(exc, WrongPasswordError):
                 dialogs.show_error(self, exc)
-            phrase = dialogs.ask_password(self, "Key passphrase",
+            phrase = dialogs.ask_password(self, "SSH key passphrase",
                                           f"Passphrase for {self.state.key_file}:")
+            self.key_file.setFocus()  # back to the field that asked, not a Browse button
             if phrase is not None:
                 self.state.file_passwords[self.state.key_file] = phrase
                 self.test_connection()
