@@ -143,6 +143,7 @@ def test_delete_key_removes_the_selected_import_file(qtbot: QtBot, kb: Keyboard,
     kb.press(Qt.Key.Key_Home, what="Home")
     lst.setCurrentRow(0)
     modals.expect_keys("", "Enter")  # the files are not certificates: an error per load
+    qtbot.waitUntil(lambda: focused() is lst, timeout=2000)
     kb.press(Qt.Key.Key_Delete, what="Delete")
     qtbot.waitUntil(lambda: lst.count() == 1, timeout=2000)
     assert state.import_files == [str(files[1])]

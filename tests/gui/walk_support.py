@@ -146,6 +146,9 @@ class Modals(QObject):
             return
         dialog.setProperty("walkAnswered", True)
         text = self.text_of(dialog)
+        if app.activeWindow() is not dialog:  # keys go where a person's would: the dialog
+            dialog.activateWindow()
+            QTest.qWaitForWindowActive(dialog)
         self._busy = True
         try:
             for exp in self.expected:
