@@ -51,7 +51,9 @@ def error_title(exc: EdgecertError) -> str:
 def error_texts(exc: BaseException) -> tuple[str, str, str]:
     """Title, main text and hint for an exception (what the error dialog shows)."""
     if isinstance(exc, EdgecertError):
-        return (error_title(exc), str(exc), exc.hint)
+        # The place once: "h:22: cannot reach h:22: …" reads as "cannot reach h:22: …".
+        text = exc.message if exc.where and exc.where in exc.message else str(exc)
+        return (error_title(exc), text, exc.hint)
     return (
         "Unexpected error",
         f"{exc.__class__.__name__}: {exc}",

@@ -229,6 +229,8 @@ class TargetPage(Page):
     def initializePage(self) -> None:
         if self.state.platform == "eflow" and self.state.target_kind == "ssh":
             self.state.target_kind = "eflow"
+        if self.state.target_kind == "eflow" and not self.state.user:
+            self.state.user = backend.EFLOW_USER  # shown, not only assumed
         self.refresh()
         if self.state.target_kind == "bundle" and self.state.config_copy and \
                 self.state.device_state is None:
@@ -264,8 +266,8 @@ class TargetPage(Page):
             if kind != self.state.target_kind:
                 self.state.target_kind = kind
                 if kind == "eflow" and not self.state.user:
-                    self.state.user = "iotedge-user"
-                    self.user.setText("iotedge-user")
+                    self.state.user = backend.EFLOW_USER
+                    self.user.setText(backend.EFLOW_USER)
                 self.state.forget_results_after_target()
                 self.status.setText("")
             self._update_visibility()

@@ -204,6 +204,11 @@ def test_error_titles_are_words_not_class_names() -> None:
     for exc, title in cases.items():
         assert dialogs.error_texts(exc)[0] == title
     assert dialogs.error_texts(errors.AuthError("x"))[0] != "Auth"
+    text = dialogs.error_texts(errors.ConnectError("cannot reach 10.0.0.5:22: refused",
+                                                   where="10.0.0.5:22"))[1]
+    assert text.count("10.0.0.5:22") == 1
+    text = dialogs.error_texts(errors.UnreadableFileError("cannot read it", where="/x.pem"))[1]
+    assert text == "/x.pem: cannot read it"  # where the message does not name it
 
 
 def test_release_11_pages_say_device_ca(qtbot: QtBot, kb: Keyboard, modals: Modals,
