@@ -274,3 +274,45 @@ def test_a_second_launch_brings_the_first_to_the_front(qtbot: QtBot, tmp_path: P
     qtbot.waitUntil(lambda: first.requests == 1, timeout=5000)
     assert not w.isMinimized() and w.isVisible()
     first.server.close()
+
+
+def test_no_chain_ready_beside_an_empty_chain_view(qtbot: QtBot, kb: Keyboard, modals: Modals,
+                                                   tmp_path: Path) -> None:
+    state = WizardState(output_dir=str(tmp_path / "out"))
+    w = _launch(qtbot, state)
+    kb.alt("n")
+    wait_page(qtbot, w, PageId.CHAIN, modals)
+    page = w.page(PageId.CHAIN)
+    qtbot.waitUntil(lambda: state.chain is not None, timeout=60000)
+    assert page.status.text().startswith("Chain ready")  # type: ignore[attr-defined]
+    kb.alt("i")  # own CA: no chain yet
+    qtbot.waitUntil(lambda: state.chain_mode == "issue", timeout=2000)
+    assert state.chain is None
+    assert "Chain ready" not in page.status.text()  # type: ignore[attr-defined]
+
+
+def test_target_page_words_and_places_per_kind(qtbot: QtBot, kb: Keyboard, modals: Modals,
+                                              tmp_path: Path) -> None:
+    state = WizardState(output_dir=str(tmp_path / "out"), edge_ca_method="quickstart",
+                        platform="eflow")
+    w = _launch(qtbot, state)
+    nxt = w.button(w.WizardButton.NextButton)
+    for pid in (PageId.DEVICE, PageId.TARGET):
+        wait_enabled(qtbot, nxt, modals)
+        kb.alt("n")
+        wait_page(qtbot, w, pid, modals)
+    target = w.page(PageId.TARGET)
+    host, detect = target.host, target.detect_button  # type: ignore[attr-defined]
+    assert detect.isVisible()
+    # beside the Host field it fills: same row, right of it
+    assert abs(detect.mapTo(target, detect.rect().center()).y()
+               - host.mapTo(target, host.rect().center()).y()) < host.height()
+    assert detect.mapTo(target, detect.rect().topLeft()).x() > \
+        host.mapTo(target, host.rect().topLeft()).x()
+    kb.alt("m")  # This computer
+    qtbot.waitUntil(lambda: state.target_kind == "local", timeout=2000)
+    text = target.test_button.text()  # type: ignore[attr-defined]
+    assert "this computer" in text and "device" not in text
+    kb.alt("s")  # SSH device
+    qtbot.waitUntil(lambda: state.target_kind == "ssh", timeout=2000)
+    assert "device" in target.test_button.text()  # type: ignore[attr-defined]
