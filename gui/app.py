@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     instance.window = wizard
     wizard.show()
     code = int(app.exec())
+    instance.release()
     workers.cancel_all()
     workers.wait_all()
     return code

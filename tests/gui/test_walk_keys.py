@@ -139,7 +139,8 @@ def test_delete_key_removes_the_selected_import_file(qtbot: QtBot, kb: Keyboard,
     wait_page(qtbot, w, PageId.CHAIN, modals)
     page = w.page(PageId.CHAIN)
     lst = page.import_list  # type: ignore[attr-defined]
-    lst.setFocus()
+    qtbot.waitUntil(lambda: focused() is page.modes.checkedButton(), timeout=2000)  # type: ignore[attr-defined]
+    lst.setFocus()  # (a person tabs there)
     kb.press(Qt.Key.Key_Home, what="Home")
     lst.setCurrentRow(0)
     modals.expect_keys("", "Enter")  # the files are not certificates: an error per load
@@ -170,6 +171,7 @@ def test_focus_returns_to_the_field_a_password_was_asked_for(
     def type_password(dialog: QWidget) -> None:
         assert dialog.objectName() == "passwordDialog" and "password" in dialog.windowTitle()
         kb.type("ca-secret-1")
+        assert dialog.textValue() == "ca-secret-1", (dialog.textValue(), focused())  # type: ignore[attr-defined]
         kb.enter()
 
     modals.expect(str(files.intermediate_key.name), type_password)
@@ -273,7 +275,11 @@ def test_a_second_launch_brings_the_first_to_the_front(qtbot: QtBot, tmp_path: P
     assert proc.returncode == 0, "the second launch did not hand over"
     qtbot.waitUntil(lambda: first.requests == 1, timeout=5000)
     assert not w.isMinimized() and w.isVisible()
-    first.server.close()
+    first.release()
+    # the lock is free again: the next launch is the running instance
+    again = claim(settings_file)
+    assert again is not None
+    again.release()
 
 
 def test_no_chain_ready_beside_an_empty_chain_view(qtbot: QtBot, kb: Keyboard, modals: Modals,

@@ -68,7 +68,8 @@ class Keyboard:
         assert isinstance(app, QApplication)
         for ch in text:
             self.typed += 1
-            focus = app.focusWidget()
+            top = app.activeModalWidget()  # a dialog on top has the keys, active or not
+            focus = top.focusWidget() if top is not None else app.focusWidget()
             assert focus is not None, "nothing has the keyboard focus"
             QTest.keyClick(focus, ch)
 
