@@ -49,6 +49,7 @@ class PreviewPage(Page):
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
         layout.addWidget(self.warnings)
+        self._waiting_for: Any = None
         layout.addWidget(note("Deploy keeps a backup of every file it replaces and rolls back by "
                               "itself if any step fails."))
 
@@ -64,11 +65,42 @@ class PreviewPage(Page):
         self.checklist.set_plan(None)
         self.warnings.setText("")
         if not self.state.chain_ready():
+            from gui.pages.base import Page
+            from gui.wizard import PageId
+
+            chain_page = self.wiz.page(PageId.CHAIN)
+            if isinstance(chain_page, Page) and chain_page.busy:
+                # Being made again (the device runs another release): plan once it is ready.
+                self.status.setText("Waiting for the certificate chain, being made again for "
+                                    f"IoT Edge {self.state.release_key}…")
+                self.diff.set_diff("(waiting for the certificate chain…)", "", "")
+                self._waiting_for = chain_page
+                chain_page.completeChanged.connect(self._chain_changed)
+                return
             self.status.setText(
                 "The certificate chain is not ready for IoT Edge "
-                f"{self.state.release_key} (still being made, or it has errors): go Back to "
-                "the Certificate chain page.")
+                f"{self.state.release_key} (it has errors): go Back to the Certificate chain "
+                "page.")
+            self.diff.set_diff("(no plan: the certificate chain is not ready)", "", "")
             return
+        self._compute()
+
+    def _chain_changed(self) -> None:
+        page = self._waiting_for
+        if page is None or page.busy:
+            return
+        page.completeChanged.disconnect(self._chain_changed)
+        self._waiting_for = None
+        if self.wiz.currentPage() is self and self.state.plan is None:
+            self.initializePage()
+
+    def cleanupPage(self) -> None:
+        if self._waiting_for is not None:
+            self._waiting_for.completeChanged.disconnect(self._chain_changed)
+            self._waiting_for = None
+        super().cleanupPage()
+
+    def _compute(self) -> None:
         self.status.setText("Computing the plan…")
         self.run(backend.make_preview, backend.plan_request(self.state),
                  on_success=self._show, on_failure=self._failed)

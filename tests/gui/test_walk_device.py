@@ -236,3 +236,21 @@ def test_unprovisioned_device_is_flagged_on_the_target_page(
     unified = preview.diff.unified.toPlainText()  # type: ignore[attr-defined]
     assert "No change" not in unified and "No plan" in unified
     assert not _nav(w, "CommitButton").isEnabled()  # type: ignore[attr-defined]
+
+
+def test_preview_waits_for_a_chain_remade_for_the_devices_release(
+        qtbot: QtBot, kb: Keyboard, modals: Modals, device15: Device, tmp_path: Path) -> None:
+    """Chosen 1.4, the device runs 1.5: the demo chain (RSA-4096, slow) is made again, and
+    the preview opened meanwhile plans as soon as it is ready instead of giving up."""
+    state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id",
+                        release_key="1.4", key_type="rsa-4096")
+    w = _launch(qtbot, state)
+    _to_target(qtbot, w, kb, modals)
+    _type_connection(kb, device15, "edgeadmin")
+    _connect(qtbot, w, kb, modals)
+    assert state.release_key == "1.5"
+    kb.alt("n")
+    wait_page(qtbot, w, PageId.PREVIEW, modals)
+    commit = _nav(w, "CommitButton")
+    wait_enabled(qtbot, commit, modals, timeout=120000)  # type: ignore[arg-type]
+    assert state.plan is not None and state.chain.release_key == "1.5"
