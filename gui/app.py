@@ -52,14 +52,21 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
         return 0
 
-    from gui.wizard import SetupWizard
+    from gui.single import claim
+    from gui.wizard import SetupWizard, settings
 
+    instance = claim(settings().fileName())
+    if instance is None:
+        print("edgecert is already open: its window was brought to the front.")
+        return 0
     wizard = SetupWizard()
+    instance.window = wizard
     wizard.show()
     from gui.widgets.file_inputs import install_file_dialog_sizing
 
     install_file_dialog_sizing(app)  # Qt's file dialogs open large enough to read
     code = int(app.exec())
+    instance.release()
     workers.cancel_all()
     workers.wait_all()
     return code

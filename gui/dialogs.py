@@ -8,21 +8,52 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
-from core.errors import EdgecertError, HostKeyChangedError
+from core import errors
+from core.errors import EdgecertError
 
 log = logging.getLogger(__name__)
 
 
+TITLES: tuple[tuple[type[EdgecertError], str], ...] = (
+    (errors.HostKeyChangedError, "Host key changed: connection refused"),
+    (errors.HostKeyUnknownError, "Unknown device"),
+    (errors.AuthError, "Login refused"),
+    (errors.ConnectError, "Cannot connect"),
+    (errors.RemoteCommandError, "A command failed on the device"),
+    (errors.TargetError, "Device problem"),
+    (errors.PasswordRequiredError, "Password needed"),
+    (errors.WrongPasswordError, "Wrong password"),
+    (errors.CorruptFileError, "Damaged file"),
+    (errors.UnreadableFileError, "Cannot read the file"),
+    (errors.UsageError, "Check the input"),
+    (errors.InputError, "Check the input"),
+    (errors.ChainError, "Certificate chain problem"),
+    (errors.ConfigParseError, "Configuration does not parse"),
+    (errors.ConfigError, "Configuration problem"),
+    (errors.RollbackError, "Deploy failed, rollback incomplete"),
+    (errors.DriftError, "The device changed since the preview"),
+    (errors.DeployError, "Deploy failed"),
+    (errors.CancelledError, "Stopped"),
+)
+"""Dialog titles by error class (most specific first); words, not class names."""
+
+
+def error_title(exc: EdgecertError) -> str:
+    for cls, title in TITLES:
+        if isinstance(exc, cls):
+            return title
+    return "Error"
+
+
 def error_texts(exc: BaseException) -> tuple[str, str, str]:
     """Title, main text and hint for an exception (what the error dialog shows)."""
-    if isinstance(exc, HostKeyChangedError):
-        return ("Host key changed: connection refused", str(exc), exc.hint)
     if isinstance(exc, EdgecertError):
-        title = exc.__class__.__name__.removesuffix("Error") or "Error"
-        words = "".join(" " + c.lower() if c.isupper() else c for c in title).strip()
-        return (words[:1].upper() + words[1:], str(exc), exc.hint)
+        # The place once: "h:22: cannot reach h:22: …" reads as "cannot reach h:22: …".
+        text = exc.message if exc.where and exc.where in exc.message else str(exc)
+        return (error_title(exc), text, exc.hint)
     return (
         "Unexpected error",
         f"{exc.__class__.__name__}: {exc}",
@@ -57,29 +88,51 @@ def confirm_host_key(parent: QWidget | None, host: str, key_type: str, fingerpri
         "Trust this device only if the fingerprints are identical."
     )
     trust = box.addButton("&Trust this device", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton("&Refuse", QMessageBox.ButtonRole.RejectRole)
+    refuse = box.addButton("&Refuse", QMessageBox.ButtonRole.RejectRole)
+    # As in OpenSSH, the safe answer is the default: Enter and Esc refuse.
+    box.setDefaultButton(refuse)
+    box.setEscapeButton(refuse)
+    box.setObjectName("hostKeyDialog")
     box.exec()
     return box.clickedButton() is trust
 
 
 def ask_password(parent: QWidget | None, title: str, prompt: str) -> str | None:
     """A masked password prompt; ``None`` when cancelled. The answer is never stored."""
-    text, ok = QInputDialog.getText(
-        parent, f"edgecert: {title}", prompt, QLineEdit.EchoMode.Password
-    )
-    return text if ok else None
+    dialog = QInputDialog(parent)
+    dialog.setObjectName("passwordDialog")
+    dialog.setWindowTitle(f"edgecert: {title}")
+    dialog.setLabelText(prompt)
+    dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+    ok = dialog.exec()
+    return dialog.textValue() if ok else None
 
 
-def ask_yes_no(parent: QWidget | None, title: str, text: str) -> bool:
-    """A yes/no question whose default answer is No."""
-    answer = QMessageBox.question(
-        parent,
-        f"edgecert: {title}",
-        text,
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
-    )
-    return answer == QMessageBox.StandardButton.Yes
+def ask_yes_no(parent: QWidget | None, title: str, text: str, *,
+               moot: SignalInstance | None = None) -> bool:
+    """A yes/no question whose default answer is No.
+
+    Args:
+        moot: when this signal fires while the question is open (the work it is about ended
+            meanwhile), the question closes itself as answered No.
+    """
+    yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+    box = QMessageBox(QMessageBox.Icon.Question, f"edgecert: {title}", text, yes | no, parent)
+    box.setDefaultButton(no)
+    box.setEscapeButton(no)
+    box.setObjectName("questionDialog")
+
+    def close_as_no() -> None:
+        box.done(int(no.value))
+
+    if moot is not None:
+        moot.connect(close_as_no)
+    try:
+        box.exec()
+    finally:
+        if moot is not None:
+            moot.disconnect(close_as_no)
+    return box.clickedButton() is box.button(yes)
 
 
 def inform(parent: QWidget | None, title: str, text: str) -> None:

@@ -42,6 +42,10 @@ class WizardState:
     """Core key type value (``ec-p256``, ``ec-p384``, ``rsa-2048``, ``rsa-4096``)."""
     ca_cert_file: str = ""
     ca_key_file: str = ""
+    ca_chain_file: str = ""
+    """Optional: the certificates above the signing CA (the CLI's ``--ca-chain``)."""
+    issue_days: int = 0
+    """Lifetime of an edge CA issued from the own CA; 0: the release's default."""
     signed_cert_file: str = ""
     import_files: list[str] = field(default_factory=list)
     output_dir: str = ""
@@ -87,7 +91,12 @@ class WizardState:
     chain: Any = field(default=None, repr=False, metadata=_TRANSIENT)
     findings: tuple[Any, ...] = field(default=(), repr=False, metadata=_TRANSIENT)
     csr_pem: bytes = field(default=b"", repr=False, metadata=_TRANSIENT)
+    demo: Any = field(default=None, repr=False, metadata=_TRANSIENT)
+    """``(inputs it was made for, ChainOutcome)`` of this run's demo chain: made once, reused
+    until an input it depends on changes."""
     device_state: Any = field(default=None, repr=False, metadata=_TRANSIENT)
+    device_certs: tuple[Any, ...] = field(default=(), repr=False, metadata=_TRANSIENT)
+    """``(role, CertSide)``: the edge CA and trust bundle on the device now."""
     plan: Any = field(default=None, repr=False, metadata=_TRANSIENT)
     deploy_report: Any = field(default=None, repr=False, metadata=_TRANSIENT)
     check_report: Any = field(default=None, repr=False, metadata=_TRANSIENT)
@@ -105,6 +114,7 @@ class WizardState:
     def forget_results_after_target(self) -> None:
         """The target changed: what was read from the old one no longer holds."""
         self.device_state = None
+        self.device_certs = ()
         self.plan = None
         self.deploy_report = None
         self.check_report = None

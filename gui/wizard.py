@@ -5,9 +5,18 @@ from __future__ import annotations
 import json
 from enum import IntEnum
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer
-from PySide6.QtGui import QCloseEvent, QPaintEvent
-from PySide6.QtWidgets import QWidget, QWizard, QWizardPage
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, QTimer
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QPaintEvent
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
 
 from gui import dialogs, workers
 from gui.state import WizardState, remembered, restore
@@ -29,6 +38,23 @@ class PageId(IntEnum):
 def settings() -> QSettings:
     """Where geometry and the non-secret last inputs are kept."""
     return QSettings("edgecert", "edgecert")
+
+
+class _NoStrayMnemonicLetters(QObject):
+    """Alt+letter that no enabled mnemonic took is dropped, not typed into the focused field
+    (Qt would insert the letter, e.g. when the mnemonic's widget is disabled)."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            from PySide6.QtCore import Qt  # not at import time: cold start
+
+            mods = event.modifiers()
+            alt = Qt.KeyboardModifier.AltModifier
+            ctrl = Qt.KeyboardModifier.ControlModifier
+            if mods & alt and not mods & ctrl and event.text().isprintable() and event.text():
+                return isinstance(obj, QLineEdit | QPlainTextEdit | QTextEdit |
+                                  QAbstractSpinBox)
+        return False
 
 
 class SetupWizard(QWizard):
@@ -60,6 +86,23 @@ class SetupWizard(QWizard):
         self.setStartId(PageId.VERSION)
         self._pages_built = False
         self._build_scheduled = False
+        self.currentIdChanged.connect(self._page_shown)
+        self._letters = _NoStrayMnemonicLetters(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._letters)
+
+    def _page_shown(self, _page_id: int) -> None:
+        page = self.currentPage()
+        use_ca_term = getattr(page, "use_ca_term", None)
+        if callable(use_ca_term):
+            from core.versions import catalog
+
+            use_ca_term(catalog()[self.state.release_key].ca_term)
+        # After QWizard focused the page's first widget: focus where the technician starts.
+        focus_start = getattr(page, "focus_start", None)
+        if callable(focus_start):
+            QTimer.singleShot(0, page, focus_start)  # dropped if the page is gone
 
     def ensure_pages(self) -> None:
         """Build the pages after the first one (idempotent)."""
@@ -104,9 +147,8 @@ class SetupWizard(QWizard):
             return -1
         if current == PageId.VERSION and self.state.edge_ca_method != "files":
             return int(PageId.DEVICE)  # the device makes or enrols its own edge CA
-        if current == PageId.DEPLOY and self.state.deploy_report is None:
-            # Nothing deployed (failed and rolled back, or cancelled): no summary to show.
-            return -1
+        # The deploy page always leads on to the summary (Next is enabled once the deploy or
+        # export succeeded); only the summary has Finish.
         return current + 1
 
     # -- remembered inputs -----------------------------------------------------------------------
@@ -139,16 +181,23 @@ class SetupWizard(QWizard):
         loses = getattr(page, "loses_work_on_cancel", None)
         return bool(loses()) if callable(loses) else False
 
+    def close_question(self) -> str:
+        """What to ask before closing now (empty: close without asking)."""
+        page = self.currentPage()
+        ask = getattr(page, "close_question", None)
+        if callable(ask):
+            return str(ask())
+        if self.work_would_be_lost():
+            return ("Work in progress will be stopped and its results discarded. Close "
+                    "anyway?")
+        return ""
+
     def reject(self) -> None:
         intercept = getattr(self.currentPage(), "intercept_cancel", None)
         if callable(intercept) and intercept():
             return
-        if self.work_would_be_lost() and not dialogs.ask_yes_no(
-            self,
-            "Cancel",
-            "Work in progress will be stopped and its results discarded. "
-            "A deploy that already started is rolled back. Close anyway?",
-        ):
+        question = self.close_question()
+        if question and not dialogs.ask_yes_no(self, "Close edgecert", question):
             return
         self._shutdown()
         super().reject()
@@ -162,9 +211,8 @@ class SetupWizard(QWizard):
         if callable(intercept) and intercept():
             event.ignore()
             return
-        if self.work_would_be_lost() and not dialogs.ask_yes_no(
-            self, "Close", "Work in progress will be stopped. Close anyway?"
-        ):
+        question = self.close_question()
+        if question and not dialogs.ask_yes_no(self, "Close edgecert", question):
             event.ignore()
             return
         self._shutdown()

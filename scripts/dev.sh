@@ -14,7 +14,7 @@ VENV="${EDGECERT_VENV:-$ROOT/.venv}"
 GUI_DEBS=(python3-venv libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
           libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
           libxcb-render-util0 libxcb-image0)
-TEST_DEBS=(openssh-server openssh-client sudo openssl util-linux iproute2 xvfb binutils nsis msitools)
+TEST_DEBS=(openssh-server openssh-client sudo openssl util-linux iproute2 xvfb xdotool binutils nsis msitools)
 
 need_debs() {
   local missing=()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ class ChainRequest:
     out_dir: Path
     ca_cert: str = ""
     ca_key: str = ""
+    ca_chain: str = ""
+    issue_days: int = 0
     signed_cert: str = ""
     import_files: tuple[str, ...] = ()
     passwords: dict[str, str] = field(default_factory=dict, repr=False)
@@ -40,6 +44,8 @@ def chain_request(state: WizardState) -> ChainRequest:
         out_dir=state.resolved_output_dir(),
         ca_cert=state.ca_cert_file,
         ca_key=state.ca_key_file,
+        ca_chain=state.ca_chain_file,
+        issue_days=state.issue_days,
         signed_cert=state.signed_cert_file,
         import_files=tuple(state.import_files),
         passwords=dict(state.file_passwords),
@@ -65,6 +71,8 @@ class ChainOutcome:
     release_key: str = ""
     chain: Any = field(default=None, repr=False)
     """The core chain object, kept for re-validation against another release."""
+    folder: Path | None = None
+    """The folder the chain was written to (None: files chosen by the technician)."""
 
     @property
     def edge_ca(self) -> CertRow | None:
@@ -136,19 +144,47 @@ def _from_chain_files(files: Any, release_key: str) -> ChainOutcome:
     edge = chain.load_file(files.edge_ca_full_chain)
     keys = chain.load_file(files.edge_ca_key).keys
     bundle = chain.load_file(files.trust_bundle)
-    return _outcome(edge, keys[0] if keys else None, bundle, release_key,
-                    tuple(files.all_paths()))
+    outcome = _outcome(edge, keys[0] if keys else None, bundle, release_key,
+                       tuple(p for p in files.all_paths() if p is not None))
+    return dataclasses.replace(outcome, folder=files.out_dir)
 
 
-def demo_chain(req: ChainRequest, *, progress: ProgressCallback | None = None,
+DEMO_PREFIX = "demo-chain-"
+
+
+def demo_key(req: ChainRequest) -> tuple[str, ...]:
+    """What a demo chain depends on: a new one is made only when one of these changes."""
+    return (req.device_id, req.key_type, req.release_key, str(req.out_dir),
+            "password" if req.key_password else "")
+
+
+def demo_chain(req: ChainRequest, *, replaces: Path | None = None,
+               progress: ProgressCallback | None = None,
                cancel: CancelToken | None = None) -> ChainOutcome:
-    """A demo chain (root → intermediate → edge CA) in a new folder below the output folder."""
+    """A demo chain (root → intermediate → edge CA) in a new folder below the output folder.
+
+    Args:
+        replaces: the folder of the demo chain this one replaces (made by the same wizard
+            run); it is removed once the new chain is complete.
+
+    Without a password the PFX files are not kept: a PFX bundles the private key, and one
+    with an empty password would be a key lying about in the clear under another name.
+    """
     chain = _core("core.chain")
     files = chain.generate_demo_chain(
-        req.out_dir / f"demo-chain-{_stamp()}", req.device_id,
+        req.out_dir / f"{DEMO_PREFIX}{_stamp()}", req.device_id,
         release=_release(req.release_key), key_type=_key_type(req.key_type, default="ec-p256"),
         password=req.key_password or None, progress=progress, cancel=cancel)
-    return _from_chain_files(files, req.release_key)
+    if not req.key_password:
+        for pfx in (files.edge_ca_pfx, files.intermediate_pfx):
+            if pfx is not None:
+                pfx.unlink(missing_ok=True)
+        files = dataclasses.replace(files, edge_ca_pfx=None, intermediate_pfx=None)
+    outcome = _from_chain_files(files, req.release_key)
+    if replaces is not None and replaces.name.startswith(DEMO_PREFIX) and \
+            replaces.resolve() != files.out_dir:
+        shutil.rmtree(replaces, ignore_errors=True)
+    return outcome
 
 
 def issue_from_ca(req: ChainRequest, *, progress: ProgressCallback | None = None,
@@ -162,6 +198,8 @@ def issue_from_ca(req: ChainRequest, *, progress: ProgressCallback | None = None
         ca_cert=Path(req.ca_cert).expanduser(), ca_key=Path(req.ca_key).expanduser(),
         out_dir=req.out_dir / f"edge-ca-{_stamp()}", name=req.device_id,
         release=_release(req.release_key), ca_password=_password(req, req.ca_key),
+        ca_chain=Path(req.ca_chain).expanduser() if req.ca_chain else None,
+        days=req.issue_days or None,
         key_type=_key_type(req.key_type, default="rsa-2048"), progress=progress, cancel=cancel)
     return _from_chain_files(files, req.release_key)
 
@@ -231,4 +269,5 @@ def import_files(req: ChainRequest, *, progress: ProgressCallback | None = None,
 def revalidate(outcome: ChainOutcome, release_key: str) -> ChainOutcome:
     """The same chain checked against another release's rules."""
     edge, key, bundle = outcome.chain
-    return _outcome(edge, key, bundle, release_key, outcome.files)
+    return dataclasses.replace(_outcome(edge, key, bundle, release_key, outcome.files),
+                               folder=outcome.folder)

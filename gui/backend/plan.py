@@ -22,12 +22,14 @@ class PlanRequest:
     settings: SettingsRequest
     device: Any
     target_kind: str
+    device_certs: tuple[Any, ...] = ()
 
 
 def plan_request(state: WizardState) -> PlanRequest:
     return PlanRequest(release_key=state.release_key, platform=state.platform,
                        chain=state.chain, settings=settings_request(state),
-                       device=state.device_state, target_kind=state.target_kind)
+                       device=state.device_state, target_kind=state.target_kind,
+                       device_certs=state.device_certs)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ class Preview:
     after: str = field(repr=False)
     config_path: str = ""
     new_file: bool = False
+    certs: tuple[Any, ...] = ()
+    """``core.deploy.compare.CertChange`` per role: the device now, and after Deploy."""
+
+    @property
+    def certs_changed(self) -> bool:
+        return any(c.changed for c in self.certs)
 
 
 def make_preview(req: PlanRequest) -> Preview:
@@ -68,7 +76,27 @@ def make_preview(req: PlanRequest) -> Preview:
     after = plan.config.after.decode("utf-8", "replace")
     return Preview(plan=plan, unified=planning.plan_diff(plan), before=diff.redact(before),
                    after=diff.redact(after), config_path=plan.config.path,
-                   new_file=plan.config.before is None)
+                   new_file=plan.config.before is None, certs=_cert_changes(req, release))
+
+
+def _cert_changes(req: PlanRequest, release: Any) -> tuple[Any, ...]:
+    """The edge CA and trust bundle the device has now beside what Deploy installs."""
+    from core.deploy import compare
+    from gui.backend.settings import device_file_paths
+
+    ca = release.ca_term
+    s = req.settings
+    after: list[tuple[str, Any]] = []
+    if s.method == "files" and req.chain is not None:
+        cert, _key, bundle = device_file_paths(req.release_key, req.platform, s.cert_dir,
+                                               s.key_dir)
+        after.append((ca, compare.side(cert, req.chain.edge_ca_chain_pem, first_only=True)))
+        after.append(("trust bundle", compare.side(bundle, req.chain.trust_bundle_pem)))
+    elif s.method == "quickstart":
+        after.append((ca, compare.side("", None, note="made by the device (quickstart)")))
+    elif s.method == "est":
+        after.append((ca, compare.side("", None, note="issued by the EST server")))
+    return compare.compare(list(req.device_certs), after)
 
 
 def describe_preview(preview: Preview) -> str:
@@ -76,8 +104,11 @@ def describe_preview(preview: Preview) -> str:
     n = len(plan.files)
     state = "a new file" if preview.new_file else (
         "changed" if plan.config.changed else "unchanged")
+    replaced = [c.role for c in preview.certs if c.changed]
+    certs = (f" The {' and the '.join(replaced)} change: see Certificates." if replaced
+             else "")
     return (f"{preview.config_path}: {state}; {n} file(s) to install; "
-            f"{len(plan.apply)} apply and {len(plan.check)} check command(s).")
+            f"{len(plan.apply)} apply and {len(plan.check)} check command(s).{certs}")
 
 
 def preview_diff(preview: Preview) -> tuple[str, str, str]:

@@ -105,15 +105,53 @@ def _open_eflow(req: TargetRequest) -> Any:
     return eflow.connect_eflow(host=req.host or None, **options)
 
 
-def read_device(req: TargetRequest) -> Any:
-    """Connect and read the device's current state (version, config, files, backups)."""
+@dataclass(frozen=True)
+class DeviceRead:
+    """What the Target page read: the device state, and the certificates its config names."""
+
+    state: Any
+    """``core.deploy.DeviceState``."""
+    certs: tuple[tuple[str, Any], ...] = ()
+    """``(role, core.deploy.compare.CertSide)`` of the edge CA and the trust bundle now."""
+
+
+def read_device(req: TargetRequest) -> DeviceRead:
+    """Connect and read the device's current state (version, config, files, backups) and the
+    edge CA and trust bundle certificates its configuration names."""
     deploy_mod = _core("core.deploy")
+    from core.deploy import compare
+    from core.deploy.state import read_file
+    from core.errors import TargetError
+
     target = open_target(req)
     try:
-        return deploy_mod.read_device_state(
+        state = deploy_mod.read_device_state(
             target, req.release_key if req.assume_release else None)
+        certs = []
+        for role, path in compare.current_cert_paths(state.config, state.release.is_legacy):
+            first_only = role != "trust bundle"
+            if path is None:
+                certs.append((role, compare.side("", None, note="not a file (a key store)")))
+                continue
+            try:
+                pem: bytes | None = read_file(target, path)
+            except TargetError:
+                certs.append((role, compare.side(path, None, note="named, but cannot be read")))
+                continue
+            certs.append((role, compare.side(path, pem, first_only=first_only)))
+        return DeviceRead(state, tuple(certs))
     finally:
         target.close()
+
+
+def config_copy_certs(copy: ConfigCopy) -> tuple[tuple[str, Any], ...]:
+    """The certificate files a configuration copy names (their contents are on the device)."""
+    from core.deploy import compare
+
+    legacy = bool(getattr(copy.release, "is_legacy", False))
+    return tuple((role, compare.side(path or "", None,
+                                     note="on the device (not in a copy of its config)"))
+                 for role, path in compare.current_cert_paths(copy.config, legacy))
 
 
 def version_not_detected(exc: BaseException) -> bool:
@@ -151,6 +189,36 @@ def describe_device(device: Any) -> str:
     if last is not None:
         lines.append(f"Last edgecert backup: {last.path} ({last.status})")
     return "\n".join(lines)
+
+
+def unprovisioned(device: Any) -> str:
+    """Why the device cannot take a certificate plan yet ("" when it can, or is unknown).
+
+    ``iotedge config apply`` refuses a configuration without provisioning, and the plan keeps
+    the device's own provisioning, so a device that has none cannot be used until provisioned.
+    """
+    if device is None:
+        return ""
+    config = getattr(device, "config", None)
+    rel = getattr(device, "release", None)
+    if config is None:
+        return "IoT Edge on it has no configuration file yet: it is not provisioned"
+    text = config.decode("utf-8", "replace")
+    try:
+        if getattr(rel, "is_legacy", False):
+            from ruamel.yaml import YAML
+
+            data = YAML(typ="safe").load(text) or {}
+        else:
+            import tomllib
+
+            data = tomllib.loads(text)
+    except Exception:  # a config that does not parse is core's to report at the preview
+        return ""
+    if isinstance(data, dict) and "provisioning" not in data:
+        name = "config.yaml" if getattr(rel, "is_legacy", False) else "config.toml"
+        return f"its {name} has no provisioning section: it is not provisioned"
+    return ""
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,42 @@ class Page(QWizardPage):
     def refresh(self) -> None:
         """Re-read the state into the widgets (after Back, or restored settings)."""
 
+    def use_ca_term(self, term: str) -> None:
+        """Say the release's name of the CA (``edge CA``; ``device CA`` on 1.1) in every fixed
+        text of the page: title, labels, buttons, group titles and tooltips."""
+        from PySide6.QtWidgets import QAbstractButton, QGroupBox
+
+        title = term[:1].upper() + term[1:]
+
+        def swap(obj: Any, prop: str, getter: str, setter: str) -> None:
+            original = obj.property(prop)
+            if original is None:
+                original = getattr(obj, getter)()
+                obj.setProperty(prop, original)
+            if original:
+                getattr(obj, setter)(str(original).replace("edge CA", term)
+                                     .replace("Edge CA", title))
+
+        swap(self, "edgecertTitle", "title", "setTitle")
+        swap(self, "edgecertSubTitle", "subTitle", "setSubTitle")
+        for w in self.findChildren(QWidget):
+            if isinstance(w, QLabel | QAbstractButton):
+                swap(w, "edgecertText", "text", "setText")
+            elif isinstance(w, QGroupBox):
+                swap(w, "edgecertText", "title", "setTitle")
+            swap(w, "edgecertTip", "toolTip", "setToolTip")
+
+    def focus_start(self) -> None:
+        """Put the keyboard focus where the technician starts on this page: the checked
+        choice of the page's first radio group (not the first, unchecked, radio button)."""
+        from PySide6.QtWidgets import QButtonGroup
+
+        for group in self.findChildren(QButtonGroup):
+            button = group.checkedButton()
+            if button is not None and button.isVisibleTo(self) and button.isEnabled():
+                button.setFocus()
+                return
+
 
 def buddy_label(text: str, buddy: QWidget) -> QLabel:
     """A form label whose mnemonic focuses ``buddy`` (for rows that hold a layout)."""

@@ -20,13 +20,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
+    QSpinBox,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from core.errors import PasswordRequiredError, WrongPasswordError
+from core.errors import CancelledError, PasswordRequiredError, WrongPasswordError
 from core.progress import CancelToken, ProgressEvent
 from gui import backend, dialogs
 from gui.pages.base import Page, buddy_label, note
@@ -110,6 +111,21 @@ class ChainPage(Page):
                           file_row(self, self.ca_cert, "CA certificate", CERT_FILTER))
         issue_form.addRow(buddy_label("CA private &key:", self.ca_key),
                           file_row(self, self.ca_key, "CA private key", CERT_FILTER))
+        self.ca_chain = QLineEdit()
+        self.ca_chain.setObjectName("caChain")
+        self.ca_chain.setPlaceholderText("optional: the certificates above your CA")
+        self.ca_chain.setToolTip("Intermediates and root above the signing CA, if its own file "
+                                 "does not hold them (the CLI's --ca-chain)")
+        issue_form.addRow(buddy_label("CA c&hain:", self.ca_chain),
+                          file_row(self, self.ca_chain, "CA chain", CERT_FILTER))
+        self.issue_days = QSpinBox()
+        self.issue_days.setObjectName("issueDays")
+        self.issue_days.setRange(0, 3650)
+        self.issue_days.setSpecialValueText("release default")
+        self.issue_days.setSuffix(" days")
+        self.issue_days.setToolTip("Lifetime of the new edge CA (the CLI's --days); 0: the "
+                                   "release's default")
+        issue_form.addRow(buddy_label("E&xpires after:", self.issue_days), self.issue_days)
         self.issue_button = QPushButton("Issue &edge CA")
         self.issue_button.setObjectName("issueButton")
         issue_form.addRow(self.issue_button)
@@ -151,6 +167,11 @@ class ChainPage(Page):
         self.progress.setObjectName("chainProgress")
         self.progress.setRange(0, 0)
         self.progress.hide()
+        self.stop_button = QPushButton("Stop &waiting")
+        self.stop_button.setObjectName("chainStop")
+        self.stop_button.setToolTip("Stop making the chain; nothing is written")
+        self.stop_button.hide()
+        self.stop_button.clicked.connect(self.stop)
         self.status = QLabel("")
         self.status.setObjectName("chainStatus")
         self.status.setWordWrap(True)
@@ -161,7 +182,10 @@ class ChainPage(Page):
         left_layout.addWidget(mode_box)
         left_layout.addLayout(common)
         left_layout.addWidget(self.stack, 1)
-        left_layout.addWidget(self.progress)
+        busy_row = QHBoxLayout()
+        busy_row.addWidget(self.progress, 1)
+        busy_row.addWidget(self.stop_button)
+        left_layout.addLayout(busy_row)
         left_layout.addWidget(self.status)
 
         self.chain_view = ChainView()
@@ -197,9 +221,15 @@ class ChainPage(Page):
         add.clicked.connect(self._browse_import)
         remove.clicked.connect(self._remove_selected)
         self.load_button.clicked.connect(self.start_import)
-        self.ca_cert.editingFinished.connect(self._store_common)
-        self.ca_key.editingFinished.connect(self._store_common)
-        self.signed_cert.editingFinished.connect(self._store_common)
+        # Stored as they change (typed, dropped or browsed): what is shown is remembered.
+        for edit in (self.ca_cert, self.ca_key, self.ca_chain, self.signed_cert):
+            edit.textChanged.connect(self._store_files)
+        self.issue_days.valueChanged.connect(self._store_files)
+        from PySide6.QtGui import QKeySequence, QShortcut
+
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.import_list)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self._remove_selected)
         self.setTabOrder(self.device_id, self.key_type)
         self.setTabOrder(self.key_type, self.output_dir)
 
@@ -218,21 +248,37 @@ class ChainPage(Page):
         self.device_id.setText(s.device_id)
         self.key_type.setCurrentIndex(max(0, self.key_type.findData(s.key_type)))
         self.output_dir.setText(str(s.resolved_output_dir()))
-        self.ca_cert.setText(s.ca_cert_file)
-        self.ca_key.setText(s.ca_key_file)
-        self.signed_cert.setText(s.signed_cert_file)
+        for edit, value in ((self.ca_cert, s.ca_cert_file), (self.ca_key, s.ca_key_file),
+                            (self.ca_chain, s.ca_chain_file),
+                            (self.signed_cert, s.signed_cert_file)):
+            edit.blockSignals(True)
+            edit.setText(value)
+            edit.blockSignals(False)
+        self.issue_days.blockSignals(True)
+        self.issue_days.setValue(s.issue_days)
+        self.issue_days.blockSignals(False)
         self.import_list.clear()
         self.import_list.addItems(s.import_files)
         self._show_outcome()
 
+    def _store_files(self, *_: object) -> None:
+        if self.wizard() is None:
+            return
+        s = self.state
+        s.ca_cert_file = self.ca_cert.text().strip()
+        s.ca_key_file = self.ca_key.text().strip()
+        s.ca_chain_file = self.ca_chain.text().strip()
+        s.signed_cert_file = self.signed_cert.text().strip()
+        s.issue_days = self.issue_days.value()
+
     def _store_common(self) -> None:
+        if self.wizard() is None:
+            return  # editing finished as the window closes
         s = self.state
         s.device_id = self.device_id.text().strip()
         s.key_type = self.key_type.currentData()
         s.output_dir = self.output_dir.text().strip()
-        s.ca_cert_file = self.ca_cert.text().strip()
-        s.ca_key_file = self.ca_key.text().strip()
-        s.signed_cert_file = self.signed_cert.text().strip()
+        self._store_files()
 
     def _pick_output(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Output folder", self.output_dir.text())
@@ -267,11 +313,12 @@ class ChainPage(Page):
         self.state.chain = None
         self.state.findings = ()
         self.state.forget_plan()
+        self.status.setText("")  # never "Chain ready." beside an empty chain view
         self._show_outcome()
         self.completeChanged.emit()
 
     # -- jobs -----------------------------------------------------------------------------------
-    def _start(self, what: str, fn: Any) -> None:
+    def _start(self, what: str, fn: Any, *, on_outcome: Any = None, **kwargs: Any) -> None:
         """Run ``fn(request)`` for the current inputs; a retry (after a password) re-reads them."""
         self._store_common()
         request = self._snapshot()
@@ -280,37 +327,61 @@ class ChainPage(Page):
         if self._cancel is not None:
             self._cancel.cancel()
         self._cancel = CancelToken()
-        self.progress.setRange(0, 0)
-        self.progress.show()
         self.status.setText(what + "…")
 
         def done(outcome: backend.ChainOutcome) -> None:
+            if on_outcome is not None:
+                on_outcome(outcome)
             if generation == self._generation:
                 self._accept_outcome(outcome)
 
         def failed(exc: BaseException) -> None:
             if generation != self._generation:
                 return
-            self.progress.hide()
+            self._busy_shown(False)
+            if isinstance(exc, CancelledError):
+                self.status.setText(f"{what}: stopped. Nothing was written.")
+                return
             self.status.setText(f"{what} failed.")
-            self._on_failure(exc, retry=lambda: self._start(what, fn))
+            self._on_failure(exc, retry=lambda: self._start(what, fn, on_outcome=on_outcome,
+                                                            **kwargs))
 
-        self.run(fn, request, on_success=done, on_failure=failed, on_progress=self._progressed,
-                 cancel=self._cancel)
+        def progressed(event: ProgressEvent) -> None:
+            if generation == self._generation:
+                self._progressed(event)
+
+        self._busy_shown(True)
+        self.run(fn, request, on_success=done, on_failure=failed, on_progress=progressed,
+                 cancel=self._cancel, **kwargs)
         self.completeChanged.emit()
 
     def _progressed(self, event: ProgressEvent) -> None:
-        if event.total:
+        if event.total and event.done:
+            # Only real progress: "0 of 3" while the keys are made says nothing, so the bar
+            # stays indeterminate (busy) until a step is done.
             self.progress.setRange(0, event.total)
             self.progress.setValue(event.done)
-        self.status.setText(event.message or event.step)
+        if event.message:
+            self.status.setText(event.message)
+
+    def _asking_field(self, where: str | None) -> QWidget:
+        """The field that holds the file a password is asked for (focus goes back to it)."""
+        from pathlib import Path
+
+        for edit in (self.ca_key, self.ca_cert, self.ca_chain, self.signed_cert):
+            text = edit.text().strip()
+            if where and text and str(Path(text).expanduser()) == str(Path(where)):
+                return edit
+        return self.import_list if self.state.chain_mode == "import" else self.device_id
 
     def _on_failure(self, exc: BaseException, retry: Any) -> None:
         if isinstance(exc, PasswordRequiredError | WrongPasswordError):
             if isinstance(exc, WrongPasswordError):
                 dialogs.show_error(self, exc)
             where = exc.where or "the file"
-            password = dialogs.ask_password(self, "Password", f"Password for {where}:")
+            asking = self._asking_field(exc.where)
+            password = dialogs.ask_password(self, "File password", f"Password for {where}:")
+            asking.setFocus()  # not the Browse button the dialog happened to return to
             if password is not None:
                 self.state.file_passwords[str(exc.where or "")] = password
                 retry()
@@ -320,7 +391,23 @@ class ChainPage(Page):
         self.status.setText(str(exc))
 
     def start_demo(self) -> None:
-        self._start("Generating the demo chain", backend.demo_chain)
+        """Use this run's demo chain, or make one (again only when an input it depends on
+        changed: key type, device ID, release, output folder, password)."""
+        self._store_common()
+        key = backend.demo_key(self._snapshot())
+        cached = self.state.demo
+        if cached is not None and cached[0] == key:
+            self._generation += 1
+            self._accept_outcome(cached[1])
+            self.status.setText(f"Demo chain ready (made earlier in this run, in "
+                                f"{cached[1].folder}).")
+            return
+        old = cached[1].folder if cached is not None else None
+        self._start("Generating the demo chain", backend.demo_chain, replaces=old,
+                    on_outcome=lambda outcome: self._remember_demo(key, outcome))
+
+    def _remember_demo(self, key: tuple[str, ...], outcome: backend.ChainOutcome) -> None:
+        self.state.demo = (key, outcome)
 
     def start_issue(self) -> None:
         self._start("Issuing the edge CA", backend.issue_from_ca)
@@ -332,16 +419,15 @@ class ChainPage(Page):
             path, pem = result
             self.state.csr_pem = pem
             self.csr_path.setText(str(path))
-            self.progress.hide()
+            self._busy_shown(False)
             self.status.setText(f"Request written to {path}. Send it to your CA, then import "
                                 "the signed certificate.")
 
         def failed(exc: BaseException) -> None:
-            self.progress.hide()
+            self._busy_shown(False)
             dialogs.show_error(self, exc)
 
-        self.progress.setRange(0, 0)
-        self.progress.show()
+        self._busy_shown(True)
         self.status.setText("Creating the key and the request…")
         self.run(backend.make_csr, self._snapshot(), on_success=done, on_failure=failed)
 
@@ -397,8 +483,24 @@ class ChainPage(Page):
         self.run(backend.revalidate, self.state.chain, self.state.release_key,
                  on_success=done)
 
+    def _busy_shown(self, on: bool) -> None:
+        self.progress.setVisible(on)
+        self.stop_button.setVisible(on)
+        if on:
+            self.progress.setRange(0, 0)
+
+    def stop(self) -> None:
+        """Stop the running generation or import (core stops at its next safe point)."""
+        if self._cancel is not None:
+            self._cancel.cancel()
+        self._generation += 1  # a result that arrives anyway is not shown
+        self._busy_shown(False)
+        self.status.setText("Stopped: no chain. Choose a mode, or change an input to start "
+                            "again.")
+        self.completeChanged.emit()
+
     def _accept_outcome(self, outcome: backend.ChainOutcome) -> None:
-        self.progress.hide()
+        self._busy_shown(False)
         self.state.chain = outcome
         self.state.findings = outcome.findings
         self.state.forget_plan()

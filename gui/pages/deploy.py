@@ -1,24 +1,65 @@
-"""Page 6: the deploy itself: per-step progress, bytes, live log, safe Cancel, rollback message."""
+"""Page 6: the deploy itself: per-step progress, bytes, live log, safe Cancel, rollback message.
+
+For an export bundle the same page writes the bundle folder: nothing reaches a device, so
+nothing is marked applied or checked.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QProgressBar, QSplitter, QVBoxLayout
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+)
 
 from core.deploy import DeployFailedError
 from core.errors import CancelledError, DeployError, DriftError, RollbackError
 from core.progress import CancelToken, ProgressEvent
 from gui import backend, dialogs
 from gui.pages.base import Page
-from gui.widgets.plan_checklist import PlanChecklist
+from gui.widgets.plan_checklist import PlanChecklist, phase_of
+
+DeviceEnded = Literal["", "before", "after", "unknown"]
+"""What the device ended as: exactly as before, exactly as previewed, or not known."""
+
+_GREEN = "color: #2e9d4f; font-weight: bold;"
+_AMBER = "color: #b07800; font-weight: bold;"
+_RED = "color: #d0312d; font-weight: bold;"
+
+WRITTEN = "written"
+"""Checklist status of a row an export bundle holds (written to the folder, applied later)."""
+NOT_APPLIED = "not applied (install.sh on the device)"
+
+
+def device_ended(exc: BaseException) -> DeviceEnded:
+    """What the device is after a deploy that raised ``exc`` (core's error classes say it)."""
+    if isinstance(exc, RollbackError):
+        return "unknown"  # the report names what is where
+    if isinstance(exc, CancelledError | DeployFailedError | DriftError):
+        return "before"
+    if type(exc) is DeployError:
+        return "before"  # core: failed before any change
+    from core.errors import InputError
+
+    if isinstance(exc, InputError):
+        return "before"
+    return "unknown"
 
 
 class DeployPage(Page):
+    finished = Signal()
+    """The deploy (or export) ended, whichever way."""
+
     def __init__(self) -> None:
-        super().__init__("Deploy", "Cancel is safe at any time: whatever was changed is put back.")
+        super().__init__("Deploy", "Stop is safe at any time: whatever was changed is put back.")
         self.setObjectName("deployPage")
         self.checklist = PlanChecklist()
         self.progress = QProgressBar()
@@ -35,6 +76,15 @@ class DeployPage(Page):
         self.banner.setObjectName("resultBanner")
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.retry_button = QPushButton("&Retry the deploy")
+        self.retry_button.setObjectName("retryButton")
+        self.retry_button.setToolTip("Deploy the same plan again (the device is read again "
+                                     "first). To change something, go Back.")
+        self.retry_button.hide()
+        self.retry_button.clicked.connect(self.retry)
+        retry_row = QHBoxLayout()
+        retry_row.addWidget(self.banner, 1)
+        retry_row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.checklist)
         split.addWidget(self.log)
@@ -43,38 +93,100 @@ class DeployPage(Page):
         layout.addWidget(self.progress)
         layout.addWidget(self.bytes_label)
         layout.addWidget(split, 1)
-        layout.addWidget(self.banner)
+        layout.addLayout(retry_row)
         self._cancel: CancelToken | None = None
+        self._stop_asked = False
         self.outcome = ""
         """"", "done", "cancelled", "rolled back", "rollback failed" or "failed" (unchanged)."""
+        self.ended: DeviceEnded = ""
+        """What the device ended as (``before``/``after``/``unknown``), from core's outcome."""
+
+    @property
+    def is_bundle(self) -> bool:
+        return self.state.target_kind == "bundle"
 
     def initializePage(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
         self.state.deploy_report = None
         self.state.check_report = None
         self.outcome = ""
+        self.ended = ""
+        self._stop_asked = False
         self.log.clear()
         self.banner.setText("")
         self.banner.setStyleSheet("")
+        self.bytes_label.setText("")
+        self.retry_button.hide()
+        self._preview_commits(True)  # no Back while the device is being changed
+        if self.is_bundle:
+            self.setTitle("Export the bundle")
+            self.setSubTitle("Writes the bundle folder only; nothing is sent to a device. "
+                             "install.sh applies it on the device later.")
+        else:
+            self.setTitle("Deploy")
+            self.setSubTitle("Stop is safe at any time: whatever was changed on the device is "
+                             "put back.")
         plan = backend.preview_plan(self.state.plan)
         self.checklist.set_plan(plan)
         self.progress.setRange(0, max(1, len(self.checklist.rows)))
         self.progress.setValue(0)
         self._cancel = CancelToken()
-        self._log(f"Deploying to {backend.target_label(self.state)}")
+        if self.is_bundle:
+            self.step_label.setText("Writing the bundle…")
+            self._log(f"Writing the export bundle to {self.state.bundle_dir}")
+        else:
+            self.step_label.setText("Starting…")
+            self._log(f"Deploying to {backend.target_label(self.state)}")
         self.run(backend.deploy, backend.target_request(self.state), self.state.plan,
                  on_success=self._done, on_failure=self._failed, on_progress=self._progressed,
                  cancel=self._cancel)
+        self.wiz.button(self.wiz.WizardButton.CancelButton).setEnabled(True)
+
+    def retry(self) -> None:
+        """Deploy the same plan again after a failure (core re-reads the device first)."""
+        if self.busy:
+            return
+        self._log("Retrying…")
+        self._start()
+
+    def _preview_commits(self, commit: bool) -> None:
+        """The preview is the point of no return while a deploy runs; after a failure the
+        technician may go Back to fix the cause."""
+        from gui.wizard import PageId
+
+        preview = self.wiz.page(PageId.PREVIEW)
+        if preview.isCommitPage() != commit:
+            preview.setCommitPage(commit)
+        self.completeChanged.emit()  # the wizard re-reads whether Back is allowed
+
+    def cleanupPage(self) -> None:
+        # Back to the preview: Deploy is its button again.
+        from gui.wizard import PageId
+
+        self.wiz.page(PageId.PREVIEW).setCommitPage(True)
+        super().cleanupPage()
 
     # -- progress ----------------------------------------------------------------------------
     def _log(self, text: str) -> None:
         self.log.appendPlainText(f"{dt.datetime.now():%H:%M:%S}  {text}")
 
     def _progressed(self, event: ProgressEvent) -> None:
+        if self.is_bundle:
+            if event.total:
+                # One event per file; the file names inside the bundle are its own business.
+                self.step_label.setText(f"Writing the bundle: {event.done} of {event.total} "
+                                        "files")
+                self.progress.setRange(0, event.total)
+                self.progress.setValue(event.done)
+            return
         phase = backend.step_phase(event)
         if event.step == "upload" and event.total:
             self.bytes_label.setText(f"{event.done:,} of {event.total:,} bytes uploaded")
             return  # one line per file would flood the log
-        self.step_label.setText(event.message or event.step)
+        if not self._stop_asked:
+            self.step_label.setText(event.message or event.step)
         if phase is not None:
             self.checklist.mark_phase(phase)
             done = sum(1 for r in self.checklist.rows if self.checklist.status(r.key) == "done")
@@ -85,63 +197,117 @@ class DeployPage(Page):
     def _done(self, report: Any) -> None:
         self.state.deploy_report = report
         self.outcome = "done"
-        self.checklist.set_all("done", only="running")
-        self.checklist.set_all("done", only="pending")
-        self.progress.setValue(self.progress.maximum())
-        text = backend.describe_deploy(report)
+        self.ended = "after"
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        if self.is_bundle:
+            for row in self.checklist.rows:
+                installs = phase_of(row.key) == "install"
+                self.checklist.set_status(row.key, WRITTEN if installs else NOT_APPLIED)
+            text = (f"Bundle written to {getattr(report, 'path', self.state.bundle_dir)}. "
+                    "Nothing was applied: copy it to the device and run install.sh as root.")
+            self.step_label.setText("Bundle written.")
+        else:
+            self.checklist.set_all("done", only="running")
+            self.checklist.set_all("done", only="pending")
+            text = backend.describe_deploy(report)
+            text = text[:1].upper() + text[1:]
+            if self._stop_asked:
+                text += (". The stop came too late to take effect: the deploy had finished, "
+                         "the device has the new configuration exactly as previewed")
+            unchanged = getattr(report, "outcome", "") == "already-deployed"
+            self.step_label.setText("Nothing to change." if unchanged else "Deployed.")
         self._log(text)
         self.banner.setText("✔ " + text)
-        self.banner.setStyleSheet("color: #2e9d4f; font-weight: bold;")
-        self.completeChanged.emit()
+        self.banner.setStyleSheet(_GREEN)
+        self._ended()
         self.wiz.button(self.wiz.WizardButton.CancelButton).setEnabled(False)
 
     def _failed(self, exc: BaseException) -> None:
         self.checklist.set_all("failed", only="running")
-        if isinstance(exc, CancelledError):
+        self.ended = "unknown" if self.is_bundle else device_ended(exc)
+        if self.is_bundle:
+            self.outcome = "failed"
+            self.step_label.setText("The bundle was not written.")
+            hint = getattr(exc, "hint", "")
+            text = (f"Export failed: {exc}\nNo bundle was left behind; no device was touched."
+                    + (f"\nWhat to do: {hint}" if hint else ""))
+            self.banner.setStyleSheet(_RED)
+        elif isinstance(exc, CancelledError):
             self.outcome = "cancelled"
             self.checklist.set_all("rolled back", only="done")
-            text = ("Cancelled. The device is as it was before: every change made so far was "
-                    "rolled back.")
-            self.banner.setStyleSheet("color: #d79b00; font-weight: bold;")
+            self.step_label.setText("Stopped.")
+            text = ("Stopped. The device is exactly as it was before: every change made so far "
+                    "was rolled back.")
+            self.banner.setStyleSheet(_AMBER)
         elif isinstance(exc, RollbackError):
             self.outcome = "rollback failed"
+            self.step_label.setText("Deploy failed; rollback incomplete.")
             text = (f"Deploy FAILED and the rollback FAILED too: {exc}\n"
                     f"What to do: {exc.hint}")
-            self.banner.setStyleSheet("color: #d0312d; font-weight: bold;")
+            self.banner.setStyleSheet(_RED)
         elif isinstance(exc, DeployFailedError):
             self.outcome = "rolled back"
             self.checklist.set_all("rolled back", only="done")
-            text = (f"Deploy failed: {exc.failure}\nThe device was rolled back to how it was "
-                    "before; nothing of this deploy is left on it.\n"
+            self.step_label.setText("Deploy failed; rolled back.")
+            text = (f"Deploy failed: {exc.failure}\nThe device was rolled back: it is exactly "
+                    "as it was before; nothing of this deploy is left on it.\n"
                     f"What to do: {exc.hint}")
-            self.banner.setStyleSheet("color: #d0312d; font-weight: bold;")
+            self.banner.setStyleSheet(_RED)
         else:
             # Failed before the device was changed (drift, no space for the backup, login…).
             self.outcome = "failed"
+            self.step_label.setText("Deploy failed.")
             hint = getattr(exc, "hint", "")
-            untouched = type(exc) in (DeployError, DriftError)  # core: failed before a change
+            untouched = self.ended == "before"
             text = (f"Deploy failed: {exc}" + ("\nThe device was not changed." if untouched
                                                else "")
                     + (f"\nWhat to do: {hint}" if hint else ""))
-            self.banner.setStyleSheet("color: #d0312d; font-weight: bold;")
+            self.banner.setStyleSheet(_RED)
         self._log(text)
         self.banner.setText(text)
-        self.completeChanged.emit()
+        self.retry_button.setVisible(True)
+        self._ended()
+        self._preview_commits(False)  # Back is allowed again: fix the cause, deploy again
         if not isinstance(exc, CancelledError):
             dialogs.show_error(self, exc)
 
+    def _ended(self) -> None:
+        self.completeChanged.emit()
+        self.finished.emit()
+
     # -- cancel --------------------------------------------------------------------------------
     def intercept_cancel(self) -> bool:
-        """Cancel while deploying: stop safely and stay open to show the rollback."""
+        """Cancel while deploying: stop safely and stay open to show what the device is."""
         if not self.busy:
             return False
-        if dialogs.ask_yes_no(self, "Stop the deploy",
-                              "Stop the deploy now? Everything changed so far is put back."):
+        what = "export" if self.is_bundle else "deploy"
+        yes = dialogs.ask_yes_no(
+            self, f"Stop the {what}",
+            f"Stop the {what} now? Everything changed so far is put back.",
+            moot=self.finished)
+        if not self.busy:
+            # The work ended while the question was open: there is nothing left to stop.
+            self._log(f"The {what} had already ended: there was nothing to stop.")
+            return True
+        if yes:
+            self._stop_asked = True
             if self._cancel is not None:
                 self._cancel.cancel()
-            self._log("Cancelling: rolling back what was changed…")
-            self.step_label.setText("Cancelling…")
+            self._log("Stopping: what was changed is being put back…")
+            self.step_label.setText("Stopping at the next safe point…")
         return True
+
+    def close_question(self) -> str:
+        if self.busy:
+            return "The deploy is still running. Close anyway?"
+        if self.outcome in ("failed", "rolled back", "cancelled"):
+            return ("Nothing was deployed. Close edgecert anyway? (Back or Retry lets you fix "
+                    "the cause and deploy again.)")
+        if self.outcome == "rollback failed":
+            return ("The rollback did not complete: the page says what to do on the device. "
+                    "Close edgecert anyway?")
+        return ""
 
     def loses_work_on_cancel(self) -> bool:
         return self.busy

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout
+from PySide6.QtWidgets import (
+    QLabel,
+    QSplitter,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+)
 
 from gui import backend
 from gui.pages.base import Page, note
@@ -27,7 +34,13 @@ class PreviewPage(Page):
         self.warnings.setWordWrap(True)
         self.status = QLabel("")
         self.status.setObjectName("previewStatus")
+        self.certs = QTreeWidget()
+        self.certs.setObjectName("certChanges")
+        self.certs.setHeaderLabels(["", "Now on the device", "After Deploy"])
+        self.certs.setRootIsDecorated(False)
+        self.certs.setWordWrap(True)
         self.tabs = QTabWidget()
+        self.tabs.addTab(self.certs, "Cer&tificates")
         self.tabs.addTab(self.diff, "Configuration d&iff")
         self.tabs.addTab(self.checklist, "&Plan")
         split = QSplitter(Qt.Orientation.Vertical)
@@ -36,20 +49,58 @@ class PreviewPage(Page):
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
         layout.addWidget(self.warnings)
+        self._waiting_for: Any = None
         layout.addWidget(note("Deploy keeps a backup of every file it replaces and rolls back by "
                               "itself if any step fails."))
 
     def initializePage(self) -> None:
+        from PySide6.QtWidgets import QWizard
+
+        bundle = self.state.target_kind == "bundle"
+        self.setButtonText(QWizard.WizardButton.CommitButton,
+                           "&Export bundle" if bundle else "&Deploy")
         self.state.forget_plan()
-        self.diff.set_diff("", "", "")
+        self.diff.set_diff("(computing the plan…)", "", "")
+        self.certs.clear()
         self.checklist.set_plan(None)
         self.warnings.setText("")
         if not self.state.chain_ready():
+            from gui.pages.base import Page
+            from gui.wizard import PageId
+
+            chain_page = self.wiz.page(PageId.CHAIN)
+            if isinstance(chain_page, Page) and chain_page.busy:
+                # Being made again (the device runs another release): plan once it is ready.
+                self.status.setText("Waiting for the certificate chain, being made again for "
+                                    f"IoT Edge {self.state.release_key}…")
+                self.diff.set_diff("(waiting for the certificate chain…)", "", "")
+                self._waiting_for = chain_page
+                chain_page.completeChanged.connect(self._chain_changed)
+                return
             self.status.setText(
                 "The certificate chain is not ready for IoT Edge "
-                f"{self.state.release_key} (still being made, or it has errors): go Back to "
-                "the Certificate chain page.")
+                f"{self.state.release_key} (it has errors): go Back to the Certificate chain "
+                "page.")
+            self.diff.set_diff("(no plan: the certificate chain is not ready)", "", "")
             return
+        self._compute()
+
+    def _chain_changed(self) -> None:
+        page = self._waiting_for
+        if page is None or page.busy:
+            return
+        page.completeChanged.disconnect(self._chain_changed)
+        self._waiting_for = None
+        if self.wiz.currentPage() is self and self.state.plan is None:
+            self.initializePage()
+
+    def cleanupPage(self) -> None:
+        if self._waiting_for is not None:
+            self._waiting_for.completeChanged.disconnect(self._chain_changed)
+            self._waiting_for = None
+        super().cleanupPage()
+
+    def _compute(self) -> None:
         self.status.setText("Computing the plan…")
         self.run(backend.make_preview, backend.plan_request(self.state),
                  on_success=self._show, on_failure=self._failed)
@@ -58,16 +109,56 @@ class PreviewPage(Page):
         self.state.plan = preview
         self.status.setText(backend.describe_preview(preview))
         unified, before, after = backend.preview_diff(preview)
+        if not unified.strip():
+            unified = (f"{preview.config_path} itself is unchanged: it already names the same "
+                       "files." + ("\nThe certificates in those files are replaced: see "
+                                   "Certificates." if preview.certs_changed else ""))
         self.diff.set_diff(unified, before, after)
+        self._show_certs(preview)
         self.checklist.set_plan(backend.preview_plan(preview))
         warnings = backend.preview_warnings(preview)
         self.warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
         self.completeChanged.emit()
 
+    def _show_certs(self, preview: Any) -> None:
+        self.certs.clear()
+        for change in preview.certs:
+            mark = "changes" if change.changed else "unchanged"
+            head = QTreeWidgetItem([f"{change.role} ({mark})", change.before.path or "",
+                                    change.after.path or ""])
+            font = head.font(0)
+            font.setBold(True)
+            for col in range(3):
+                head.setFont(col, font)
+            self.certs.addTopLevelItem(head)
+            rows = max(len(change.before.certs), len(change.after.certs), 1)
+            for i in range(rows):
+                old = change.before.certs[i] if i < len(change.before.certs) else None
+                new = change.after.certs[i] if i < len(change.after.certs) else None
+                for label, get in (("Subject", lambda c: c.subject),
+                                   ("Issuer", lambda c: c.issuer),
+                                   ("SHA-256", lambda c: c.sha256),
+                                   ("Expires", lambda c: f"{c.not_after:%Y-%m-%d %H:%M} UTC")):
+                    left = get(old) if old is not None else (change.before.note if i == 0
+                                                             else "")
+                    right = get(new) if new is not None else (change.after.note if i == 0
+                                                              else "")
+                    item = QTreeWidgetItem([label, left, right])
+                    item.setToolTip(1, left)
+                    item.setToolTip(2, right)
+                    self.certs.addTopLevelItem(item)
+        self.certs.resizeColumnToContents(0)
+
     def _failed(self, exc: BaseException) -> None:
         from gui import dialogs
 
         self.status.setText(f"No plan: {exc}")
+        if self.state.target_kind == "bundle" and backend.unprovisioned(self.state.device_state):
+            self.status.setText(f"No plan: {exc}\nFor a bundle: give the device's own "
+                                "config.toml (with its provisioning) on the Target page.")
+        # Never "No change" under an error: there is no plan to compare.
+        self.diff.set_diff(f"No plan, so nothing to compare: {exc}", "", "")
+        self.certs.clear()
         dialogs.show_error(self, exc)
 
     def ready(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import (
+    CancelledError,
     HostKeyChangedError,
     HostKeyUnknownError,
     PasswordRequiredError,
@@ -32,6 +35,31 @@ from gui import backend, dialogs
 from gui.pages.base import Page, buddy_label, note
 from gui.state import TARGET_KINDS, TargetKind
 from gui.widgets.file_inputs import PathEdit
+
+_HOST_PORT = re.compile(r"^([^:\[\]\s]+):(\d{1,5})$")
+"""``host:port`` as ssh users write it (one colon: not an IPv6 address)."""
+
+
+def split_host_port(text: str) -> tuple[str, int | None]:
+    """``"10.0.0.5:2222"`` → ``("10.0.0.5", 2222)``; anything else → ``(text, None)``."""
+    m = _HOST_PORT.match(text.strip())
+    if m and 0 < int(m.group(2)) < 65536:
+        return m.group(1), int(m.group(2))
+    return text.strip(), None
+
+
+TEST_TEXT: dict[TargetKind, str] = {
+    "ssh": "&Test connection and read the device",
+    "eflow": "&Test connection and read the VM",
+    "local": "&Test: read this computer's IoT Edge",
+    "bundle": "",
+}
+READ_TEXT: dict[TargetKind, str] = {
+    "ssh": "Connected; device state read.",
+    "eflow": "Connected to the EFLOW VM; its state read.",
+    "local": "This computer's IoT Edge state read.",
+    "bundle": "Configuration copy read; no device is contacted for a bundle.",
+}
 
 KIND_TEXT: dict[TargetKind, tuple[str, str]] = {
     "ssh": ("&SSH device", "A Linux device reachable over SSH; sudo is needed on it."),
@@ -62,7 +90,7 @@ class TargetPage(Page):
         # -- SSH / EFLOW connection
         self.host = QLineEdit()
         self.host.setObjectName("host")
-        self.host.setPlaceholderText("device.example.org or 192.0.2.10")
+        self.host.setPlaceholderText("device.example.org, 192.0.2.10 or host:port")
         self.port = QSpinBox()
         self.port.setObjectName("port")
         self.port.setRange(1, 65535)
@@ -87,13 +115,15 @@ class TargetPage(Page):
         conn = QWidget()
         form = QFormLayout(conn)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("&Host:", self.host)
+        host_row = QHBoxLayout()
+        host_row.addWidget(self.host, 1)
+        host_row.addWidget(self.detect_button)  # it fills this field
+        form.addRow(buddy_label("&Host:", self.host), host_row)
         form.addRow("P&ort:", self.port)
         form.addRow("&User:", self.user)
         form.addRow(buddy_label("&Key file:", self.key_file), key_row)
         form.addRow(self.use_password)
         form.addRow("SSH passwo&rd:", self.ssh_password)
-        form.addRow(self.detect_button)
         self.conn = conn
 
         self.sudo_password = QLineEdit()
@@ -141,8 +171,23 @@ class TargetPage(Page):
         self.stack.addWidget(connect_page)
         self.stack.addWidget(bundle)
 
-        self.test_button = QPushButton("&Test connection and read the device")
+        self.test_button = QPushButton(TEST_TEXT["ssh"])
         self.test_button.setObjectName("testButton")
+        self.stop_button = QPushButton("Stop waitin&g")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setToolTip("Stop waiting for the device (nothing on it is changed)")
+        self.stop_button.hide()
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setObjectName("connectBusy")
+        self.busy_bar.setRange(0, 0)  # indeterminate: how long a connect takes is unknown
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.hide()
+        self.warning = QLabel("")
+        self.warning.setObjectName("targetWarning")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #d0312d;")
+        self._connect_generation = 0
+        self._connect_job: Any = None
         self.status = QLabel("")
         self.status.setObjectName("targetStatus")
         self.status.setWordWrap(True)
@@ -155,8 +200,13 @@ class TargetPage(Page):
         left.addWidget(kind_box)
         left.addWidget(self.stack, 1)
         right = QVBoxLayout()
-        right.addWidget(self.test_button)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button, 1)
+        test_row.addWidget(self.stop_button)
+        right.addLayout(test_row)
+        right.addWidget(self.busy_bar)
         right.addWidget(self.status)
+        right.addWidget(self.warning)
         right.addWidget(QLabel("Current device state:"))
         right.addWidget(self.device_view, 1)
         row = QHBoxLayout()
@@ -173,12 +223,15 @@ class TargetPage(Page):
         self.config_copy.editingFinished.connect(self.load_config_copy)
         self.use_password.toggled.connect(self._changed)
         self.test_button.clicked.connect(self.test_connection)
+        self.stop_button.clicked.connect(self.stop_connecting)
         self.detect_button.clicked.connect(self.detect_eflow)
 
     # -- state <-> widgets ---------------------------------------------------------------------
     def initializePage(self) -> None:
         if self.state.platform == "eflow" and self.state.target_kind == "ssh":
             self.state.target_kind = "eflow"
+        if self.state.target_kind == "eflow" and not self.state.user:
+            self.state.user = backend.EFLOW_USER  # shown, not only assumed
         self.refresh()
         if self.state.target_kind == "bundle" and self.state.config_copy and \
                 self.state.device_state is None:
@@ -198,7 +251,9 @@ class TargetPage(Page):
         self.use_password.setChecked(s.use_password)
         self.ssh_password.setText(s.ssh_password)
         self.sudo_password.setText(s.sudo_password)
-        self.bundle_dir.setText(s.bundle_dir or str(s.resolved_output_dir() / "bundle"))
+        if not s.bundle_dir:  # the folder shown is the folder used, edited or not
+            s.bundle_dir = str(s.resolved_output_dir() / "bundle")
+        self.bundle_dir.setText(s.bundle_dir)
         self.config_copy.setText(s.config_copy)
         for w in edits:
             w.blockSignals(False)
@@ -212,8 +267,8 @@ class TargetPage(Page):
             if kind != self.state.target_kind:
                 self.state.target_kind = kind
                 if kind == "eflow" and not self.state.user:
-                    self.state.user = "iotedge-user"
-                    self.user.setText("iotedge-user")
+                    self.state.user = backend.EFLOW_USER
+                    self.user.setText(backend.EFLOW_USER)
                 self.state.forget_results_after_target()
                 self.status.setText("")
             self._update_visibility()
@@ -222,7 +277,12 @@ class TargetPage(Page):
 
     def _changed(self, *_: Any) -> None:
         s = self.state
-        new = (self.host.text().strip(), self.port.value(), self.user.text().strip(),
+        host, port = split_host_port(self.host.text())
+        if port is not None and port != self.port.value():
+            self.port.blockSignals(True)
+            self.port.setValue(port)
+            self.port.blockSignals(False)
+        new = (host, self.port.value(), self.user.text().strip(),
                self.key_file.text().strip(), self.use_password.isChecked())
         if new != (s.host, s.port, s.user, s.key_file, s.use_password):
             if new[0] != s.host or new[1] != s.port:
@@ -245,6 +305,10 @@ class TargetPage(Page):
         self.ssh_password.setEnabled(self.state.use_password)
         self.key_file.setEnabled(not self.state.use_password)
         self.test_button.setVisible(kind != "bundle")
+        if TEST_TEXT[kind]:
+            self.test_button.setText(TEST_TEXT[kind])
+        self.test_button.setEnabled(not self._connecting())
+        self._show_warning()
 
     def _pick_key(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "SSH private key", self.key_file.text())
@@ -277,16 +341,68 @@ class TargetPage(Page):
             self.bundle_dir.setText(path)
 
     # -- jobs ----------------------------------------------------------------------------------
+    def _connecting(self) -> bool:
+        return self._connect_job is not None
+
+    def _set_connecting(self, on: bool) -> None:
+        if not on:
+            self._connect_job = None
+        self.busy_bar.setVisible(on)
+        self.stop_button.setVisible(on)
+        self.test_button.setEnabled(not on)
+        if on:
+            self.stop_button.setFocus()
+
     def test_connection(self) -> None:
-        self.status.setText(f"Connecting to {backend.target_label(self.state)}…")
+        if self._connecting():
+            return
+        where = "this computer" if self.state.target_kind == "local" else \
+            backend.target_label(self.state)
+        self.status.setText(f"Connecting to {where}…" if self.state.target_kind != "local"
+                            else "Reading this computer's IoT Edge…")
         self.state.forget_results_after_target()
-        self.run(backend.read_device, backend.target_request(self.state),
-                 on_success=self._device_read, on_failure=self._connect_failed)
+        self._show_device_state()
+        self._connect_generation += 1
+        generation = self._connect_generation
+
+        def done(device: Any) -> None:
+            if generation == self._connect_generation:
+                self._set_connecting(False)
+                self._device_read(device)
+
+        def failed(exc: BaseException) -> None:
+            if generation == self._connect_generation:
+                self._set_connecting(False)
+                self._connect_failed(exc)
+
+        self._set_connecting(True)
+        self._connect_job = self.run(backend.read_device, backend.target_request(self.state),
+                                     on_success=done, on_failure=failed)
+
+    def stop_connecting(self) -> None:
+        """Stop waiting: the answer of the running attempt is ignored (it only reads)."""
+        if not self._connecting():
+            return
+        self._connect_generation += 1
+        job = self._connect_job
+        job.cancel()
+        # The attempt winds down on its own (it only reads); it no longer holds Next.
+        self._jobs = [j for j in self._jobs if j is not job]
+        self._set_connecting(False)
+        self.test_button.setFocus()
+        self.state.forget_results_after_target()
+        self.status.setText("Stopped: not connected. Nothing on the device was changed.")
+        self.completeChanged.emit()
 
     def _device_read(self, device: Any) -> None:
+        if isinstance(device, backend.DeviceRead):
+            self.state.device_certs = device.certs
+            device = device.state
+        elif isinstance(device, backend.ConfigCopy):
+            self.state.device_certs = backend.config_copy_certs(device)
         self.state.device_state = device
         version = backend.device_release(device)
-        message = "Connected; device state read."
+        message = READ_TEXT[self.state.target_kind]
         if version and version != self.state.release_key:
             message += (f" The device runs IoT Edge {version}, not {self.state.release_key}: "
                         f"the version was switched to {version}.")
@@ -314,8 +430,9 @@ class TargetPage(Page):
         if isinstance(exc, PasswordRequiredError | WrongPasswordError) and self.state.key_file:
             if isinstance(exc, WrongPasswordError):
                 dialogs.show_error(self, exc)
-            phrase = dialogs.ask_password(self, "Key passphrase",
+            phrase = dialogs.ask_password(self, "SSH key passphrase",
                                           f"Passphrase for {self.state.key_file}:")
+            self.key_file.setFocus()  # back to the field that asked, not a Browse button
             if phrase is not None:
                 self.state.file_passwords[self.state.key_file] = phrase
                 self.test_connection()
@@ -328,11 +445,15 @@ class TargetPage(Page):
                 self.state.assume_release = True
                 self.test_connection()
                 return
+        if isinstance(exc, CancelledError):
+            self.status.setText("Stopped: not connected.")
+            return
         if isinstance(exc, HostKeyChangedError):
             self.state.accepted_host_key = ""
             self.status.setText("STOPPED: the device's host key changed. See the message.")
         else:
-            self.status.setText(f"Not connected: {exc}")
+            # The address is in the label above; the error's own text names the host already.
+            self.status.setText("Not connected: see the message.")
         dialogs.show_error(self, exc)
 
     def detect_eflow(self) -> None:
@@ -347,9 +468,26 @@ class TargetPage(Page):
     def _show_device_state(self) -> None:
         device = self.state.device_state
         self.device_view.setPlainText("" if device is None else backend.describe_device(device))
+        self._show_warning()
+
+    def _show_warning(self) -> None:
+        """Say now, not at the preview, when the device cannot take the plan as it is."""
+        problem = backend.unprovisioned(self.state.device_state)
+        if problem:
+            if self.state.target_kind == "bundle":
+                fix = ("Give the device's config.toml (the one with its [provisioning] "
+                       "section) as the device's current configuration.")
+            else:
+                fix = ("Provision it first (e.g. sudo iotedge config mp --connection-string "
+                       "'…'), then read it again.")
+            self.warning.setText(f"⚠ {problem}: this device cannot be used yet. {fix}")
+        else:
+            self.warning.setText("")
 
     # -- completeness ------------------------------------------------------------------------
     def ready(self) -> bool:
+        if self._connecting():
+            return False
         if self.state.target_kind == "bundle":
             return bool(self.state.bundle_dir) and (
                 not self.state.config_copy or self.state.device_state is not None)

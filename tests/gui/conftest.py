@@ -31,7 +31,7 @@ def dialog_log(monkeypatch: pytest.MonkeyPatch) -> DialogLog:
         log.host_keys.append((host, key_type, fingerprint))
         return log.trust_host_key
 
-    def ask_yes_no(parent: Any, title: str, text: str) -> bool:
+    def ask_yes_no(parent: Any, title: str, text: str, **_kw: Any) -> bool:
         log.questions.append(text)
         return log.answer_yes
 

@@ -54,7 +54,7 @@ def test_quickstart_bundle_flow(qtbot: QtBot, dialog_log: DialogLog, tmp_path: P
     assert 'registration_id = "edge-0042"' not in unified  # provisioning untouched
     assert "+auto_generated_edge_ca_expiry_days = 120" in unified and 'threshold = "75%"' in unified
     assert not bundle.exists()  # nothing written before Deploy
-    assert w.button(w.WizardButton.CommitButton).text() == "&Deploy"
+    assert w.button(w.WizardButton.CommitButton).text() == "&Export bundle"  # no device
 
     deploy = _next(qtbot, w, PageId.DEPLOY)
     qtbot.waitUntil(lambda: deploy.outcome != "", timeout=20000)  # type: ignore[attr-defined]

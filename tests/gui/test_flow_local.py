@@ -87,9 +87,15 @@ def test_failed_check_is_rolled_back_and_shown(qtbot: QtBot, dialog_log: DialogL
     assert [type(e) for e in dialog_log.errors] == [DeployFailedError]
     assert "rolled back" in {page.checklist.status(r.key) for r in page.checklist.rows}
     assert sandbox.snapshot() == before
-    assert not page.isComplete() and w.nextId() == -1  # no summary for a failed deploy
+    # no summary for a failed deploy, but a way on: Back and Retry
+    assert not page.isComplete()
+    assert not w.button(w.WizardButton.NextButton).isEnabled()
+    assert not w.page(PageId.PREVIEW).isCommitPage()  # Back is allowed (walk tests press it)
+    assert page.retry_button.isVisible() and page.ended == "before"
+    dialog_log.answer_yes = False
     w.reject()
-    assert dialog_log.questions == [] and not w.isVisible()  # nothing left to lose
+    assert len(dialog_log.questions) == 1 and w.isVisible()  # Cancel asks first
+    assert "Nothing was deployed" in dialog_log.questions[0]
 
 
 def test_cancel_during_deploy_leaves_device_as_before(qtbot: QtBot, dialog_log: DialogLog,
