@@ -23,7 +23,7 @@ CHOICES: tuple[tuple[str, str, str], ...] = (
     ("1.4", "linux", "IoT Edge 1.&4 LTS"),
     ("1.5", "linux", "IoT Edge 1.&5 LTS (support ended)"),
     ("1.6", "linux", "IoT Edge 1.&6 LTS or newer"),
-    ("1.5", "eflow", "&EFLOW (IoT Edge for Linux on Windows), 1.2 or newer"),
+    ("1.6", "eflow", "&EFLOW (IoT Edge for Linux on Windows), 1.2 or newer"),
     ("1.1", "eflow", "EFLOW 1.1 L&TS"),
 )
 
