@@ -1,10 +1,11 @@
 """Write a Plan as a bundle: the staged files, the steps, ``install.sh`` / ``install.ps1``, README.
 
 The bundle holds exactly what a deploy uploads (``core.deploy.steps.staged_files``) plus small
-wrappers, so ``sudo sh install.sh`` on the device runs the same shell library with the same
-safety: drift check (sha256), backup with manifest and ``restore.sh``, owners and modes in one
-``install`` step, atomic config rename, clearing stale state, apply, check, and restore plus
-re-apply on failure.
+wrappers (``resources/device/install.sh`` / ``install.ps1``), so ``sudo sh install.sh`` on the
+device runs the same device-side transaction as a deploy: the device lock, link and drift
+checks, backup with manifest and ``restore.sh``, owners and modes in one ``install`` step,
+atomic config rename, clearing stale state, apply, check, and restore plus re-apply on failure,
+with the same journal, detached from the terminal.
 """
 
 from __future__ import annotations
@@ -15,48 +16,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.deploy.shlib import BACKUP_ROOT
+from core.deploy.shlib import BACKUP_ROOT, INSTALL_PS1, INSTALL_SH
 from core.deploy.steps import StagedFile, staged_files
 from core.errors import UnreadableFileError, UsageError
 from core.plan import Plan
 from core.progress import ProgressCallback, report
-
-INSTALL_SH = """#!/bin/sh
-# edgecert bundle installer: run on the device as root:  sudo sh install.sh
-# Exit status: 0 done; 1 failed and everything was put back; 2 nothing was changed
-# (the device config differs from the one this bundle was made for, or no space for a backup);
-# 3 failed and the restore failed (the output names the backup directory and restore.sh).
-set -u
-here=$(cd -- "$(dirname -- "$0")" && pwd) || exit 2
-if [ "$(id -u)" != 0 ]; then
-  exec sudo sh "$here/install.sh" "$@"
-fi
-. "$here/lib.sh"
-ec_install_bundle "$here"
-"""
-
-INSTALL_PS1 = r"""# edgecert bundle installer for IoT Edge for Linux on Windows (EFLOW).
-# Run in an elevated PowerShell on the Windows host, in this folder:  .\install.ps1
-# It copies the bundle into a private directory in the EFLOW VM with Copy-EflowVmFile and runs
-# install.sh there with Invoke-EflowVmCommand (same steps, backup and rollback as a deploy).
-$ErrorActionPreference = "Stop"
-Import-Module AzureEFLOW
-$here = Split-Path -Parent $MyInvocation.MyCommand.Path
-$made = Invoke-EflowVmCommand "mktemp -d /tmp/edgecert-bundle.XXXXXXXX"
-$stage = ($made | Select-Object -Last 1).Trim()
-if ($stage -notmatch '^/tmp/edgecert-bundle\.[A-Za-z0-9]+$') {
-    throw "unexpected staging path: $stage"
-}
-foreach ($name in @(__NAMES__)) {
-    Copy-EflowVmFile -fromFile (Join-Path $here $name) -toFile "$stage/$name" -pushFile
-}
-$run = "chmod 600 $stage/*; sudo sh $stage/install.sh; rc=`$?; rm -rf $stage; echo rc=`$rc"
-$out = Invoke-EflowVmCommand $run -ignoreError
-$out | Write-Output
-$last = ($out | Select-Object -Last 1)
-if ($last -match '^rc=(\d+)$') { exit [int]$Matches[1] }
-exit 3
-"""
 
 README = """edgecert bundle for IoT Edge {release} ({platform})
 {underline}
@@ -70,10 +34,14 @@ Linux device (copy the folder over, e.g. scp -r or a USB stick):
 EFLOW (on the Windows host, elevated PowerShell, in this folder):
     .\\install.ps1
 
-What install.sh does, in order, stopping and putting everything back at the first failure:
- 1. refuses to run if {config} is not the file this bundle was made for (sha256)
+What install.sh does, in order, stopping and putting everything back at the first failure
+(it runs on the device by itself: a closed terminal or Ctrl-C cannot leave it half done; Ctrl-C
+asks it to roll back):
+ 1. waits briefly for another deploy on this device, then refuses (one at a time); refuses a
+    symbolic link on any path, and runs only if {config} is the file this bundle was made
+    for (sha256)
  2. backs up everything it will replace into {backup_root}/<time>-<id>/ (root only), with a
-    manifest and restore.sh
+    manifest, a journal of every step, and restore.sh
  3. creates the directories and installs each file with its owner and mode in one step,
     then renames it into place
  4. checks that every certificate and key is readable by the IoT Edge service users
@@ -82,7 +50,8 @@ What install.sh does, in order, stopping and putting everything back at the firs
  7. runs {check} and reports: {check_ids}
 
 To undo a successful install later:  sudo sh {backup_root}/<time>-<id>/restore.sh
-then run {apply} again.
+(it puts the files back, runs {apply} again and says what it did; it refuses to go back
+over a newer deploy unless given --force).
 
 Files:
 {files}
@@ -120,7 +89,7 @@ def _readme(plan: Plan, staged: tuple[StagedFile, ...], backup_root: str) -> str
         return " ".join(argv)
 
     files = [f"  {f.name:8} -> {pf.path} ({pf.mode:04o} {pf.owner}:{pf.group}, {pf.role})"
-             for f, pf in zip(staged[2:], plan.files, strict=False)]
+             for f, pf in zip(staged[3:], plan.files, strict=False)]
     files.append(f"  config   -> {plan.config.path} (0600 root:root)")
     title = f"edgecert bundle for IoT Edge {plan.release} ({plan.platform})"
     return README.format(
