@@ -597,6 +597,7 @@ $(ec_steps "$STAGE" check-id)
 EOS
   if [ -n "$_bad" ]; then ec_rollback "iotedge check failed:$_bad" 1; return $?; fi
   ec_j checked
+  ec_cancelled && { ec_rollback "cancelled by the user" 1; return $?; }
   ec_out deployed > "$T/status"
   ec_end deployed
   return 0
