@@ -485,7 +485,9 @@ class SshTarget:
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self._lost(exc) from exc
         finally:
-            chan.close()
+            # closing a channel of a dead transport raises too: the loss is reported above
+            with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+                chan.close()
         if status == -1 and not self._transport.is_active():
             raise self._lost(EOFError("no exit status"))
         if use_sudo and not started:
