@@ -652,6 +652,8 @@ ec_install_bundle() {
   for _f in "$1"/*; do
     [ -f "$_f" ] && { cp -- "$_f" "$T/stage/" || { rm -rf -- "$T"; ec_out "no space"; return 2; }; }
   done
+  # a bundle pushed into the EFLOW VM's /tmp by install.ps1 is not left there (keys, config)
+  case $1 in /tmp/edgecert-bundle.*) rm -rf -- "$1" ;; esac
   ec_out "install.sh by ${SUDO_USER:-root} on $(hostname 2>/dev/null || ec_out device)" > "$T/who"
   cp -- "$T/stage/lib.sh" "$T/lib.sh" || { rm -rf -- "$T"; return 2; }
   ec_out "transaction $T"
