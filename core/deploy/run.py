@@ -67,9 +67,9 @@ log = logging.getLogger(__name__)
 APPLY_TIMEOUT = 300.0
 """``iotedge config apply`` restarts every service; on a slow device that takes a while."""
 
-POLL_MIN = 0.02
 POLL_MAX = 0.2
-"""Journal polling interval: starts at 20 ms, grows by half each poll to 200 ms."""
+"""Pause between two journal polls when one came back with nothing new (each poll already
+waits on the device, checking every 20 ms for about a second, for a new journal line)."""
 
 RECONNECT_SECONDS = 30.0
 """How long a deploy tries to open a lost connection again to read the outcome."""
@@ -271,7 +271,14 @@ def build_archive(files: Sequence[StagedFile]) -> bytes:
 
 
 _POLL = r"""
-T=$1; tok=${T##*-}
+T=$1; tok=${T##*-}; seen=${2:-0}; i=0
+# wait on the device (about 1 s at most) for a journal line beyond the SEEN ones
+while [ -d "$T" ] && [ $i -lt 50 ]; do
+  n=0; [ -f "$T/journal" ] && n=$(wc -l < "$T/journal")
+  [ "$n" -gt "$seen" ] && break
+  sleep 0.02 2>/dev/null || sleep 1
+  i=$((i + 1))
+done
 [ -d "$T" ] || { echo 'gone'; exit 0; }
 cat -- "$T/journal" 2>/dev/null
 case $(tail -n 1 -- "$T/journal" 2>/dev/null | cut -f1) in
@@ -449,9 +456,9 @@ class _Transaction:
         return self.target.run(["sh", "-c", script, "edgecert", *args], sudo=True, check=False,
                                timeout=60)
 
-    def _poll_once(self) -> _Journal:
+    def _poll_once(self, seen: int = 0) -> _Journal:
         assert self.folder is not None
-        return parse_poll(self._root_sh(_POLL, self.folder).stdout)
+        return parse_poll(self._root_sh(_POLL, self.folder, str(seen)).stdout)
 
     def _reconnect(self) -> None:
         if not isinstance(self.target, Reconnectable):
@@ -474,7 +481,6 @@ class _Transaction:
 
     def follow(self) -> _Journal:
         """Poll the journal until the transaction ends, passing on a cancel or an interrupt."""
-        interval = POLL_MIN
         shown = 0
         no_journal_since = time.monotonic()
         while True:
@@ -486,7 +492,8 @@ class _Transaction:
                            message="cancelling: the device stops or rolls back at its next step")
                     self._root_sh(_CANCEL, self.root, self.token)
                     self.cancel_sent = True
-                j = self._poll_once()
+                j = self._poll_once(shown)
+                fresh = len(j.lines) > shown
                 for line in j.lines[shown:]:
                     phase = _PHASE.get(line[0])
                     if phase is not None:
@@ -497,8 +504,8 @@ class _Transaction:
                 if not j.lines and time.monotonic() - no_journal_since > START_GRACE:
                     raise OutcomeUnknownError(
                         f"the transaction in {self.folder} has not started", where=self.target.name)
-                time.sleep(interval)
-                interval = min(POLL_MAX, interval * 1.5)
+                if not fresh:
+                    time.sleep(POLL_MAX)
             except KeyboardInterrupt:
                 self.cancel_wanted = True
             except ConnectError:
