@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,8 +104,9 @@ def _readme(plan: Plan, staged: tuple[StagedFile, ...], backup_root: str) -> str
     )
 
 
-def _contents(plan: Plan, backup_root: str) -> list[tuple[str, bytes, int]]:
-    staged = staged_files(plan, backup_root=backup_root)
+def _contents(plan: Plan, backup_root: str,
+              allow_links: Sequence[str] = ()) -> list[tuple[str, bytes, int]]:
+    staged = staged_files(plan, backup_root=backup_root, allow_links=allow_links)
     names = (*(f.name for f in staged), "install.sh")
     out = [(f.name, f.data, 0o600) for f in staged]
     out.append(("install.sh", render_install_sh().encode(), 0o700))
@@ -119,6 +121,7 @@ def export_bundle(
     *,
     progress: ProgressCallback | None = None,
     backup_root: str = BACKUP_ROOT,
+    allow_links: Sequence[str] = (),
 ) -> BundleReport:
     """Write ``plan`` as a bundle folder, or a zip when ``out`` ends in ``.zip``.
 
@@ -131,6 +134,7 @@ def export_bundle(
         out: the folder or ``.zip`` path.
         progress: receives one event per file.
         backup_root: where install.sh keeps its backups on the device.
+        allow_links: symbolic links install.sh may pass on the way to a target path.
 
     Returns:
         Where the bundle went and its file names.
@@ -139,7 +143,7 @@ def export_bundle(
         UsageError: the plan is for Windows containers, or ``out`` is a non-empty folder.
         UnreadableFileError: ``out`` cannot be written.
     """
-    contents = _contents(plan, backup_root)
+    contents = _contents(plan, backup_root, allow_links)
     names = tuple(n for n, _, _ in contents)
     try:
         if out.suffix.lower() == ".zip":

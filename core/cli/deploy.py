@@ -75,6 +75,7 @@ def register(subparsers: Any) -> None:
         "does what deploy does (drift check, backup, modes, apply, check, rollback).")
     exp.add_argument("--out", required=True, type=Path, metavar="DIR|ZIP")
     _plan_options(exp, device=False)
+    _link_option(exp)
     exp.set_defaults(func=_cmd_export)
 
 
@@ -331,6 +332,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     current = config_cli._current(args)
     plan = _plan(args, rel, args.platform, current, None)
     sys.stdout.write(config_cli.describe_plan(plan))
-    rep = export_bundle(plan, args.out)
+    rep = export_bundle(plan, args.out, allow_links=tuple(args.allow_link))
     sys.stdout.write(rep.describe() + "\n")
     return 0

@@ -51,6 +51,9 @@ def fingerprint(f: FileState) -> str:
     return f.kind
 
 
+_ENDED = ("deployed", "rolled-back", "rollback-failed", "refused")
+
+
 @dataclass(frozen=True)
 class BackupInfo:
     """One backup directory edgecert left on the device, and how its deploy ended."""
@@ -80,6 +83,9 @@ class BackupInfo:
             text += f" ({detail})"
         if self.live:
             text += ", still running on the device"
+        elif self.journal and fields[0] not in _ENDED:
+            text += (", cut off (the device restarted?): put it back with "
+                     f"sudo sh {self.path}/restore.sh")
         return text
 
 

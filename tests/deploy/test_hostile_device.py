@@ -332,3 +332,42 @@ def test_bundle_install_sh_uses_the_same_transaction_lock_and_journal(device15: 
     (states,) = device15.transactions().values()
     assert states[-1] == "deployed" and device15.stage_folders() == []
     assert device15.read(plan.config.path) == plan.config.after
+
+
+@pytest.mark.device
+def test_the_next_run_removes_staging_folders_of_ended_runs(device15: Device) -> None:
+    """A transaction folder whose process is gone: its stage goes at once; one that touched
+    nothing (no manifest) goes entirely; a backup (manifest) stays."""
+    b = "/var/backups/edgecert"
+    device15.sh(f"""set -e; umask 077; mkdir -p {b}/20200101T000000Z-aaaa/stage \\
+        {b}/20200101T000001Z-bbbb/stage
+      echo 2147483000 > {b}/20200101T000000Z-aaaa/pid
+      echo 2147483000 > {b}/20200101T000001Z-bbbb/pid
+      printf 'installing\\tt\\n' > {b}/20200101T000000Z-aaaa/journal
+      printf 'backed-up\\tt\\n' > {b}/20200101T000001Z-bbbb/journal
+      echo secret > {b}/20200101T000000Z-aaaa/stage/config
+      : > {b}/20200101T000000Z-aaaa/manifest""")
+    with device15.connect() as target:
+        read_device_state(target, None)
+    assert device15.stage_folders() == []
+    assert device15.exists(f"{b}/20200101T000000Z-aaaa/manifest")
+    assert not device15.exists(f"{b}/20200101T000001Z-bbbb")
+
+
+@pytest.mark.device
+def test_bundle_with_an_allowed_link(device15: Device, tmp_path: Path) -> None:
+    from core.bundle import export_bundle
+
+    device15.sh(f"mkdir -p -m 0755 /var/edge-certs /var/aziot && ln -s /var/edge-certs {CERTS}")
+    with device15.connect() as target:
+        plan = plan_for(target)
+    for allow, code in (((), 2), ((CERTS,), 0)):
+        out = tmp_path / f"b{code}"
+        rep = export_bundle(plan, out, allow_links=allow)
+        for name in rep.names:
+            device15.write(f"/home/edgeadmin/b/{name}", (out / name).read_bytes(), mode=0o600)
+        res = device15.sh("sh /home/edgeadmin/b/install.sh", check=False)
+        assert res.returncode == code, res.stdout + res.stderr
+        if code == 2:
+            assert f"{CERTS} is a symbolic link to /var/edge-certs".encode() in res.stdout
+    assert device15.stat("/var/edge-certs") == (0o755, "root", "root")

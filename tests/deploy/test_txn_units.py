@@ -63,3 +63,6 @@ def test_backup_lines_carry_liveness_and_the_last_journal_line() -> None:
     assert lines.backups[1].describe() == ("/b/2 (refused) at 2026-12-03T11:00:00Z (locked "
                                            "another deploy)")
     assert BackupInfo("/old", "deployed").describe() == "/old (deployed)"
+    cut = BackupInfo("/b/4", "installed", False, "applying\t2026-12-03T12:00:00Z")
+    assert cut.describe().endswith("cut off (the device restarted?): put it back with sudo sh "
+                                   "/b/4/restore.sh")
