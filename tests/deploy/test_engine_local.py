@@ -316,8 +316,9 @@ def test_connection_lost_during_the_transaction_the_device_finishes_alone(
         deploy(plan, LocalTarget(), progress=lost, backup_root=str(sandbox.backups))
     assert info.value.exit_code == 3
     (backup,) = [p for p in sandbox.backups.iterdir() if p.is_dir()]
-    for _ in range(200):
-        if (backup / "status").read_text().strip() == "deployed":
+    journal = backup / "journal"
+    for _ in range(400):  # its last journal line is written once the staging folder is gone
+        if journal.read_text().splitlines()[-1].startswith("deployed\t"):
             break
         time.sleep(0.05)
     assert (backup / "status").read_text().strip() == "deployed"
