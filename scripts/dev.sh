@@ -14,7 +14,8 @@ VENV="${EDGECERT_VENV:-$ROOT/.venv}"
 GUI_DEBS=(python3-venv libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
           libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
           libxcb-render-util0 libxcb-image0)
-TEST_DEBS=(openssh-server openssh-client sudo openssl util-linux iproute2 xvfb xdotool binutils nsis msitools)
+TEST_DEBS=(openssh-server openssh-client sudo openssl util-linux iproute2 xvfb xdotool binutils nsis
+           msitools shellcheck)
 
 need_debs() {
   local missing=()
@@ -59,6 +60,8 @@ case "$cmd" in
     export QT_QPA_PLATFORM=offscreen
     echo "== ruff"; "$VENV/bin/ruff" check .
     echo "== mypy"; "$VENV/bin/mypy"
+    echo "== shellcheck"; (cd resources/device && shellcheck -s sh -S warning -x lib.sh receive.sh \
+      install.sh restore.sh)
     echo "== pytest"; exec "$VENV/bin/pytest" "$@" ;;
   *)
     echo "usage: bash scripts/dev.sh gui|test|cli [args]" >&2; exit 2 ;;

@@ -1,10 +1,11 @@
 """Write a Plan as a bundle: the staged files, the steps, ``install.sh`` / ``install.ps1``, README.
 
 The bundle holds exactly what a deploy uploads (``core.deploy.steps.staged_files``) plus small
-wrappers, so ``sudo sh install.sh`` on the device runs the same shell library with the same
-safety: drift check (sha256), backup with manifest and ``restore.sh``, owners and modes in one
-``install`` step, atomic config rename, clearing stale state, apply, check, and restore plus
-re-apply on failure.
+wrappers (``resources/device/install.sh`` / ``install.ps1``), so ``sudo sh install.sh`` on the
+device runs the same device-side transaction as a deploy: the device lock, link and drift
+checks, backup with manifest and ``restore.sh``, owners and modes in one ``install`` step,
+atomic config rename, clearing stale state, apply, check, and restore plus re-apply on failure,
+with the same journal, detached from the terminal.
 """
 
 from __future__ import annotations
@@ -12,53 +13,17 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.deploy.preflight import require_preflight
-from core.deploy.shlib import BACKUP_ROOT
+from core.deploy.shlib import BACKUP_ROOT, INSTALL_PS1, INSTALL_SH
 from core.deploy.steps import StagedFile, staged_files
 from core.errors import UsageError
 from core.fs import staged_dir, write_atomic
 from core.plan import Plan
 from core.progress import ProgressCallback, report
-
-INSTALL_SH = """#!/bin/sh
-# edgecert bundle installer: run on the device as root:  sudo sh install.sh
-# Exit status: 0 done; 1 failed and everything was put back; 2 nothing was changed
-# (the device config differs from the one this bundle was made for, or no space for a backup);
-# 3 failed and the restore failed (the output names the backup directory and restore.sh).
-set -u
-here=$(cd -- "$(dirname -- "$0")" && pwd) || exit 2
-if [ "$(id -u)" != 0 ]; then
-  exec sudo sh "$here/install.sh" "$@"
-fi
-. "$here/lib.sh"
-ec_install_bundle "$here"
-"""
-
-INSTALL_PS1 = r"""# edgecert bundle installer for IoT Edge for Linux on Windows (EFLOW).
-# Run in an elevated PowerShell on the Windows host, in this folder:  .\install.ps1
-# It copies the bundle into a private directory in the EFLOW VM with Copy-EflowVmFile and runs
-# install.sh there with Invoke-EflowVmCommand (same steps, backup and rollback as a deploy).
-$ErrorActionPreference = "Stop"
-Import-Module AzureEFLOW
-$here = Split-Path -Parent $MyInvocation.MyCommand.Path
-$made = Invoke-EflowVmCommand "mktemp -d /tmp/edgecert-bundle.XXXXXXXX"
-$stage = ($made | Select-Object -Last 1).Trim()
-if ($stage -notmatch '^/tmp/edgecert-bundle\.[A-Za-z0-9]+$') {
-    throw "unexpected staging path: $stage"
-}
-foreach ($name in @(__NAMES__)) {
-    Copy-EflowVmFile -fromFile (Join-Path $here $name) -toFile "$stage/$name" -pushFile
-}
-$run = "chmod 600 $stage/*; sudo sh $stage/install.sh; rc=`$?; rm -rf $stage; echo rc=`$rc"
-$out = Invoke-EflowVmCommand $run -ignoreError
-$out | Write-Output
-$last = ($out | Select-Object -Last 1)
-if ($last -match '^rc=(\d+)$') { exit [int]$Matches[1] }
-exit 3
-"""
 
 README = """edgecert bundle for IoT Edge {release} ({platform})
 {underline}
@@ -72,10 +37,14 @@ Linux device (copy the folder over, e.g. scp -r or a USB stick):
 EFLOW (on the Windows host, elevated PowerShell, in this folder):
     .\\install.ps1
 
-What install.sh does, in order, stopping and putting everything back at the first failure:
- 1. refuses to run if {config} is not the file this bundle was made for (sha256)
+What install.sh does, in order, stopping and putting everything back at the first failure
+(it runs on the device by itself: a closed terminal or Ctrl-C cannot leave it half done; Ctrl-C
+asks it to roll back):
+ 1. waits briefly for another deploy on this device, then refuses (one at a time); refuses a
+    symbolic link on any path, and runs only if {config} is the file this bundle was made
+    for (sha256)
  2. backs up everything it will replace into {backup_root}/<time>-<id>/ (root only), with a
-    manifest and restore.sh
+    manifest, a journal of every step, and restore.sh
  3. creates the directories and installs each file with its owner and mode in one step,
     then renames it into place
  4. checks that every certificate and key is readable by the IoT Edge service users
@@ -84,7 +53,8 @@ What install.sh does, in order, stopping and putting everything back at the firs
  7. runs {check} and reports: {check_ids}
 
 To undo a successful install later:  sudo sh {backup_root}/<time>-<id>/restore.sh
-then run {apply} again.
+(it puts the files back, runs {apply} again and says what it did; it refuses to go back
+over a newer deploy unless given --force).
 
 Files:
 {files}
@@ -122,7 +92,7 @@ def _readme(plan: Plan, staged: tuple[StagedFile, ...], backup_root: str) -> str
         return " ".join(argv)
 
     files = [f"  {f.name:8} -> {pf.path} ({pf.mode:04o} {pf.owner}:{pf.group}, {pf.role})"
-             for f, pf in zip(staged[2:], plan.files, strict=False)]
+             for f, pf in zip(staged[3:], plan.files, strict=False)]
     files.append(f"  config   -> {plan.config.path} (0600 root:root)")
     title = f"edgecert bundle for IoT Edge {plan.release} ({plan.platform})"
     return README.format(
@@ -136,8 +106,9 @@ def _readme(plan: Plan, staged: tuple[StagedFile, ...], backup_root: str) -> str
     )
 
 
-def _contents(plan: Plan, backup_root: str) -> list[tuple[str, bytes, int]]:
-    staged = staged_files(plan, backup_root=backup_root)
+def _contents(plan: Plan, backup_root: str,
+              allow_links: Sequence[str] = ()) -> list[tuple[str, bytes, int]]:
+    staged = staged_files(plan, backup_root=backup_root, allow_links=allow_links)
     names = (*(f.name for f in staged), "install.sh")
     out = [(f.name, f.data, 0o600) for f in staged]
     out.append(("install.sh", render_install_sh().encode(), 0o700))
@@ -153,6 +124,7 @@ def export_bundle(
     progress: ProgressCallback | None = None,
     backup_root: str = BACKUP_ROOT,
     force: bool = False,
+    allow_links: Sequence[str] = (),
 ) -> BundleReport:
     """Write ``plan`` as a bundle folder, or a zip when ``out`` ends in ``.zip``.
 
@@ -167,6 +139,7 @@ def export_bundle(
         progress: receives one event per file.
         backup_root: where install.sh keeps its backups on the device.
         force: replace an existing zip or non-empty folder (once the new one is complete).
+        allow_links: symbolic links install.sh may pass on the way to a target path.
 
     Returns:
         Where the bundle went and its file names.
@@ -178,7 +151,7 @@ def export_bundle(
         OutputError: ``out`` cannot be written (permission, full disk); nothing is left.
     """
     require_preflight(plan)
-    contents = _contents(plan, backup_root)
+    contents = _contents(plan, backup_root, allow_links)
     names = tuple(n for n, _, _ in contents)
     if out.suffix.lower() == ".zip":
         if out.exists() and not force:

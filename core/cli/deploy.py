@@ -8,8 +8,11 @@ LOCAL files to install.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +42,14 @@ def register(subparsers: Any) -> None:
     dep = subparsers.add_parser(
         "deploy", help="put the device on your certificate chain (plan, confirm, deploy, check)",
         description="Read the device, show the plan and config diff, ask, deploy with backup "
-        "and rollback, then report the certificate checks. Exit 0 done; 1 failed and rolled "
-        "back; 2 bad input, nothing touched; 3 failed and the rollback failed.")
+        "and rollback, then report the certificate checks. Once the install starts it runs on "
+        "the device to its end (or rolls back) whatever happens to this command or the "
+        "connection. Exit 0 live; 1 failed or cancelled, rolled back; 2 bad input or refused, "
+        "nothing touched; 3 the rollback failed (or the outcome could not be read); 130 "
+        "interrupted before the install, nothing touched.")
     _ssh_options(dep)
     _plan_options(dep, device=True)
+    _link_option(dep)
     dep.add_argument("--dry-run", action="store_true", help="show the plan only")
     dep.set_defaults(func=_cmd_deploy, platform_fixed=None)
 
@@ -59,6 +66,7 @@ def register(subparsers: Any) -> None:
     edep = esub.add_parser("deploy", help="deploy into the EFLOW VM through the EFLOW cmdlets")
     _eflow_options(edep)
     _plan_options(edep, device=True, platform=False)
+    _link_option(edep)
     edep.add_argument("--dry-run", action="store_true", help="show the plan only")
     edep.set_defaults(func=_cmd_deploy, platform_fixed="eflow")
     est = esub.add_parser("status", help="device status of the EFLOW VM")
@@ -76,6 +84,7 @@ def register(subparsers: Any) -> None:
     exp.add_argument("--force", action="store_true",
                      help="replace an existing bundle zip or folder (once the new one is whole)")
     _plan_options(exp, device=False)
+    _link_option(exp)
     exp.set_defaults(func=_cmd_export)
 
 
@@ -96,6 +105,12 @@ def _ssh_options(p: argparse.ArgumentParser) -> None:
                    "edgecert's own)")
     p.add_argument("--accept-host-key", metavar="SHA256:…",
                    help="accept this host key fingerprint on first contact")
+
+
+def _link_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-link", action="append", default=[], metavar="PATH",
+                   help="allow this symbolic link on the way to a target path (repeatable); "
+                   "other links are refused. Its target's owner and mode are left as they are")
 
 
 def _eflow_options(p: argparse.ArgumentParser) -> None:
@@ -231,9 +246,9 @@ def _show_preflight(checked: CheckedPlan) -> None:
 def _progress(ev: ProgressEvent) -> None:
     if ev.step == "upload":
         if ev.done == ev.total:
-            sys.stderr.write(f"  uploaded {ev.total} bytes\n")
+            _say(f"  uploaded {ev.total} bytes\n")
         return
-    sys.stderr.write(f"{ev.step}: {ev.message}\n")
+    _say(f"{ev.step}: {ev.message}\n")
 
 
 def _confirm(args: argparse.Namespace, checked: CheckedPlan, action: str) -> bool:
@@ -256,9 +271,50 @@ def _confirm(args: argparse.Namespace, checked: CheckedPlan, action: str) -> boo
 # ---- commands -----------------------------------------------------------------------------------
 
 
+class _Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, delivered to the deploy like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise in the deploy as Ctrl-C does, so it reports the truth."""
+    def raise_it(signum: int, _frame: object) -> None:
+        raise _Signalled(signal.Signals(signum).name)
+
+    saved = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            with contextlib.suppress(ValueError, OSError):  # not the main thread / platform
+                saved[sig] = signal.signal(sig, raise_it)
+    try:
+        yield
+    finally:
+        for sig, old in saved.items():
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sig, old)
+
+
+def _say(text: str) -> None:
+    """Write to stderr; a closed terminal (SIGHUP) must not turn the outcome into a traceback."""
+    with contextlib.suppress(OSError):
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+
 def _cmd_deploy(args: argparse.Namespace) -> int:
     if (args.platform_fixed or args.platform) == "windows":
         return _deploy_windows(args)
+    with _signals_as_interrupts():
+        try:
+            return _deploy_device(args)
+        except KeyboardInterrupt:
+            # before the device-side transaction started (deploy() handles it after)
+            _say("edgecert: interrupted before the install; nothing on the device was changed\n")
+            return 130
+
+
+def _deploy_device(args: argparse.Namespace) -> int:
     inputs = _inputs(args)
     target = _open(args)
     try:
@@ -270,6 +326,8 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
         check_device_release(wanted, state.version, where=target.name)
         if state.release.notice:
             sys.stderr.write(f"notice: {state.release.notice}\n")
+        if state.last_backup is not None:
+            sys.stderr.write(f"last deploy on this device: {state.last_backup.describe()}\n")
         checked = _plan(args, inputs, state.release, platform, state.config, state.template)
         plan = checked.plan
         sys.stdout.write(f"device: {target.name}, IoT Edge {state.version or '?'}\n")
@@ -280,8 +338,10 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
         if not _confirm(args, checked, "Deploy this plan"):
             sys.stderr.write("not deployed\n")
             return 2
-        report = deploy(plan, target, progress=_progress)
-        sys.stdout.write(report.describe() + "\n")
+        report = deploy(plan, target, progress=_progress, preview=state,
+                        allow_links=tuple(args.allow_link))
+        with contextlib.suppress(OSError):
+            sys.stdout.write(report.describe() + "\n")
         return 0 if report.checks_ok else 1
     finally:
         target.close()
@@ -343,6 +403,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if checked.preflight.warnings and not _confirm(args, checked, "Write the bundle"):
         sys.stderr.write("no bundle written\n")
         return 2
-    rep = export_bundle(checked.plan, args.out, force=args.force)
+    rep = export_bundle(checked.plan, args.out, force=args.force,
+                        allow_links=tuple(args.allow_link))
     sys.stdout.write(rep.describe() + "\n")
     return 0

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.deploy.checks import CheckResult
-from core.errors import DeployError, RollbackError
+from core.errors import CancelledError, DeployError, RollbackError
 
 
 @dataclass(frozen=True)
@@ -118,3 +118,42 @@ class RollbackFailedError(RollbackError):
                          hint=hint)
         self.failure = failure
         self.rollback = rollback
+
+
+class NothingTouchedError(DeployError):
+    """The device-side transaction refused to start its change; nothing was touched (exit 2)."""
+
+    exit_code = 2
+
+
+class LinkRefusedError(NothingTouchedError):
+    """A symbolic link on the way to a target path, the backup root or the staging folder."""
+
+    default_hint = ("edgecert never follows a link it did not make. Replace the link by the "
+                    "folder or file itself, or allow exactly that link with --allow-link PATH "
+                    "(its target's owner and mode are then left as they are).")
+
+
+class DeviceLockedError(NothingTouchedError):
+    """Another deploy (or restore.sh) holds the device's lock."""
+
+    default_hint = ("Wait for the other deploy to finish (edgecert device status shows it), "
+                    "then deploy again.")
+
+
+class InterruptedBeforeInstallError(CancelledError):
+    """Interrupted (Ctrl-C, SIGTERM, SIGHUP, Cancel) before the install step; cleaned up,
+    nothing touched (exit 130)."""
+
+    exit_code = 130
+    default_hint = "Nothing on the device was changed; deploy again when ready."
+
+
+class OutcomeUnknownError(DeployError):
+    """The connection was lost after the device-side transaction started and could not be
+    opened again: the device finishes or rolls back by itself, but edgecert cannot say which
+    (exit 3: look at the device)."""
+
+    exit_code = 3
+    default_hint = ("The device completes or undoes the deploy by itself. Run `edgecert device "
+                    "status` when it is reachable again: it reads the transaction's journal.")

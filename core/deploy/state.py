@@ -25,7 +25,7 @@ class FileState:
     """A path on the device: kind, mode, owner and, for files, size and sha256."""
 
     path: str
-    kind: Literal["file", "dir", "absent"]
+    kind: Literal["file", "dir", "link", "other", "absent"]
     mode: int | None = None
     uid: int | None = None
     gid: int | None = None
@@ -33,10 +33,25 @@ class FileState:
     group: str = ""
     size: int | None = None
     sha256: str | None = None
+    link_target: str | None = None
+    """For a symbolic link: where it points (it is never followed)."""
 
     @property
     def exists(self) -> bool:
         return self.kind != "absent"
+
+
+def fingerprint(f: FileState) -> str:
+    """What the transaction's drift check compares: ``absent``, ``file:SHA256``, ``dir``,
+    ``link:TARGET`` or ``other`` (the library's ``ec_fp``)."""
+    if f.kind == "file":
+        return f"file:{f.sha256 or 'absent'}"
+    if f.kind == "link":
+        return f"link:{f.link_target or ''}"
+    return f.kind
+
+
+_ENDED = ("deployed", "rolled-back", "rollback-failed", "refused")
 
 
 @dataclass(frozen=True)
@@ -45,7 +60,33 @@ class BackupInfo:
 
     path: str
     status: str
-    """``started``, ``installed``, ``deployed``, ``rolled-back`` or ``rollback-failed``."""
+    """``started``, ``installed``, ``deployed``, ``rolled-back``, ``rollback-failed`` or, for a
+    transaction that touched nothing, ``refused``."""
+    live: bool = False
+    """The transaction is still running on the device."""
+    journal: str = ""
+    """The last line of its journal (``STATE<TAB>TIME<TAB>DETAIL…``), empty for old backups."""
+
+    @property
+    def state(self) -> str:
+        """The transaction's last journal state (``status`` for backups without a journal)."""
+        return self.journal.split("\t", 1)[0] if self.journal else self.status
+
+    def describe(self) -> str:
+        """One line: folder, how it ended (or that it still runs), when and why."""
+        fields = self.journal.split("\t") if self.journal else [self.status]
+        text = f"{self.path} ({fields[0]})"
+        if len(fields) > 1:
+            text += f" at {fields[1]}"
+        detail = " ".join(f for f in fields[2:] if f)
+        if detail:
+            text += f" ({detail})"
+        if self.live:
+            text += ", still running on the device"
+        elif self.journal and fields[0] not in _ENDED:
+            text += (", cut off (the device restarted?): put it back with "
+                     f"sudo sh {self.path}/restore.sh")
+        return text
 
 
 @dataclass(frozen=True)
@@ -90,6 +131,12 @@ def parse_stat(path: str, text: str) -> FileState:
     if parts[:1] == ["dir"] and len(parts) == 6:
         return FileState(path, "dir", int(parts[1], 8), int(parts[2]), int(parts[3]), parts[4],
                          parts[5])
+    if parts[:1] == ["link"] and len(parts) >= 5:
+        fields = text.split(" ", 5)
+        return FileState(path, "link", None, int(fields[1]), int(fields[2]), fields[3],
+                         fields[4], link_target=fields[5] if len(fields) > 5 else "")
+    if parts[:1] == ["other"]:
+        return FileState(path, "other")
     return FileState(path, "absent")
 
 
@@ -115,8 +162,11 @@ def parse_state_output(text: str) -> StateLines:
             path, _, stat = rest.partition("\t")
             files.append(parse_stat(path, stat))
         elif kind == "backup":
-            path, _, status = rest.partition("\t")
-            backups.append(BackupInfo(path, status.strip() or "unknown"))
+            fields = rest.split("\t", 3)
+            path, status = fields[0], (fields[1].strip() if len(fields) > 1 else "")
+            live = len(fields) > 2 and fields[2] == "live"
+            journal = fields[3] if len(fields) > 3 else ""
+            backups.append(BackupInfo(path, status or "unknown", live, journal))
     backups.sort(key=lambda b: b.path)
     return StateLines(version, tuple(files), tuple(backups))
 

@@ -61,7 +61,7 @@ class DeviceStatus:
             lines.append(f"{c.role}: {c.path} ({c.subject}) expires "
                          f"{c.not_after:%Y-%m-%d} ({state})")
         b = self.last_backup
-        lines.append(f"last backup: {b.path} ({b.status})" if b else "last backup: none")
+        lines.append(f"last deploy: {b.describe()}" if b else "last deploy: none")
         return "\n".join(lines)
 
 

@@ -6,16 +6,20 @@ an export bundle's ``install.sh``, so both carry out exactly the same plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from core.config.device_paths import check_plan_paths, check_syntax
-from core.deploy.shlib import BACKUP_ROOT, LIBRARY
+from core.deploy.shlib import BACKUP_ROOT, LIBRARY, RESTORE_SH
 from core.errors import UsageError
 from core.plan import Plan
 
-STEPS_VERSION = 1
+STEPS_VERSION = 2
 CONFIG_NAME = "config"
+LOCK_WAIT = 10
+"""Seconds a deploy waits for another one on the same device before it refuses."""
+TIME_LIMIT = 300
+"""Seconds each apply or check command may take on the device (``timeout``)."""
 
 
 @dataclass(frozen=True)
@@ -42,23 +46,36 @@ def _line(*fields: str) -> str:
     return "\t".join(fields)
 
 
-def staged_files(plan: Plan, *, backup_root: str = BACKUP_ROOT) -> tuple[StagedFile, ...]:
-    """The files a deploy uploads: the library, the steps file, each plan file and the config."""
+def staged_files(plan: Plan, *, backup_root: str = BACKUP_ROOT,
+                 expect: Mapping[str, str] | None = None, allow_links: Iterable[str] = (),
+                 lock_wait: int = LOCK_WAIT) -> tuple[StagedFile, ...]:
+    """The files a deploy uploads: the library, the steps file, restore.sh, each plan file and
+    the config (arguments as ``render_steps``)."""
+    steps = render_steps(plan, backup_root=backup_root, expect=expect, allow_links=allow_links,
+                         lock_wait=lock_wait)
     out = [
         StagedFile("lib.sh", LIBRARY.encode()),
-        StagedFile("steps", render_steps(plan, backup_root=backup_root).encode()),
+        StagedFile("steps", steps.encode()),
+        StagedFile("restore.sh", RESTORE_SH.encode()),
     ]
     out += [StagedFile(f"f{i}", f.data, f.secret) for i, f in enumerate(plan.files, 1)]
     out.append(StagedFile(CONFIG_NAME, plan.config.after, secret=True))
     return tuple(out)
 
 
-def render_steps(plan: Plan, *, backup_root: str = BACKUP_ROOT) -> str:
-    """Render ``plan`` as the steps file read by ``ec_stage_apply`` and ``install.sh``.
+def render_steps(plan: Plan, *, backup_root: str = BACKUP_ROOT,
+                 expect: Mapping[str, str] | None = None, allow_links: Iterable[str] = (),
+                 lock_wait: int = LOCK_WAIT) -> str:
+    """Render ``plan`` as the steps file read by the transaction (``ec_txn``) and install.sh.
 
     Args:
         plan: a Linux (or EFLOW) plan.
-        backup_root: where on the device the timestamped backup directories go.
+        backup_root: where on the device the transaction (backup) folders go.
+        expect: device path -> what it must still be when the transaction starts
+            (``core.deploy.state.fingerprint``: ``absent``, ``file:SHA256``, ``dir``,
+            ``link:TARGET``); the config file's preview state is always expected.
+        allow_links: symbolic links the user allows on the way to a target path.
+        lock_wait: seconds to wait for another deploy holding the device.
 
     Returns:
         The text, one step per line; fields are tab-separated, the device path comes last.
@@ -79,8 +96,17 @@ def render_steps(plan: Plan, *, backup_root: str = BACKUP_ROOT) -> str:
         _line("release", plan.release),
         _line("backup-root", _check_path(backup_root, "backup")),
     ]
+    lines.append(_line("lock-wait", str(int(lock_wait))))
+    lines.append(_line("time-limit", str(TIME_LIMIT)))
+    lines += [_line("allow-link", _check_path(p.rstrip("/") or "/", "allowed link"))
+              for p in allow_links]
     cfg = plan.config
-    lines.append(_line("expect", cfg.before_sha256 or "absent", _check_path(cfg.path, "config")))
+    want = dict(expect or {})
+    before = cfg.before_sha256
+    want.setdefault(cfg.path, "absent" if before is None else f"file:{before}")
+    for path, fp in want.items():
+        lines.append(_line("expect", _check_word(fp, "expected state"),
+                           _check_path(path, "expected")))
     for d in plan.dirs:
         lines.append(_line("dir", f"{d.mode:04o}", _check_word(d.owner, "owner"),
                            _check_word(d.group, "group"), _check_path(d.path, "directory")))

@@ -73,8 +73,11 @@ class Target(Protocol):
         stdin: bytes | None = None,
         check: bool = True,
         timeout: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> CommandResult:
         """Run ``argv`` (quoted; never a shell string) on the target.
+
+        ``progress`` receives ``upload`` events (bytes of ``stdin`` sent so far).
 
         Raises:
             RemoteCommandError: ``check`` and a non-zero exit status.

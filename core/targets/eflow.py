@@ -149,6 +149,7 @@ class EflowTarget:
         stdin: bytes | None = None,
         check: bool = True,
         timeout: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> CommandResult:
         """Run ``argv`` in the VM through ``Invoke-EflowVmCommand`` (see ``Target.run``).
 
@@ -170,6 +171,8 @@ class EflowTarget:
             # base64 and is decoded into sh's program text in the VM
             linux = f"printf %s {base64.b64encode(linux.encode()).decode()} | base64 -d | sh"
         line = f"Invoke-EflowVmCommand -command {ps_quote(linux)} -ignoreError"
+        if stdin:
+            report(progress, "upload", 0, len(stdin))
         res = self._runner(_script(line), timeout=timeout)
         out, sep, rest = res.stdout.replace("\r\n", "\n").rpartition(mark)
         if not sep:

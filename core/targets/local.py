@@ -65,6 +65,7 @@ class LocalTarget:
         stdin: bytes | None = None,
         check: bool = True,
         timeout: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> CommandResult:
         """Run ``argv`` here (see ``Target.run``)."""
         full = self._argv(argv, sudo)
@@ -74,6 +75,8 @@ class LocalTarget:
         shown = quote_argv(argv)
         log.info("run on this computer: %s", shown if len(shown) < 300 else shown[:300] + " …")
         try:
+            if stdin:
+                report(progress, "upload", 0, len(stdin))
             proc = subprocess.run(full, input=feed, capture_output=True, timeout=timeout,
                                   check=False)
         except FileNotFoundError as exc:

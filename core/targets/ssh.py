@@ -111,6 +111,7 @@ class SshTarget:
         self._user = user
         self._sudo_password = sudo_password
         self._sftp: paramiko.SFTPClient | None = None
+        self._again: dict[str, object] = {}
         token = secrets.token_hex(8)
         # A prompt and marker no program prints by itself: a second prompt means the password
         # was refused; the marker means sudo let the command start.
@@ -213,8 +214,31 @@ class SshTarget:
             transport.close()
             raise
         target = cls(transport, host=host, port=port, user=user, sudo_password=sudo_password)
+        # what reconnect() needs (private, like the sudo password; never shown)
+        target._again = {
+            "port": port, "user": user, "key_file": key_file, "key_passphrase": key_passphrase,
+            "password": password, "use_agent": use_agent, "sudo_password": sudo_password,
+            "known_hosts": files, "save_known_hosts": save_to, "timeout": timeout,
+        }
         log.info("connected to %s", target.name)
         return target
+
+    def reconnect(self) -> None:
+        """Open the connection again with the same credentials (after a drop), verifying the
+        host key against the known_hosts files as the first time.
+
+        Raises:
+            ConnectError, HostKeyChangedError, AuthError: as ``connect``.
+        """
+        if not self._again:
+            raise ConnectError(f"cannot reconnect to {self.name}", where=self.name,
+                               hint=_LOST_HINT)
+        fresh = SshTarget.connect(self._host, **self._again)  # type: ignore[arg-type]
+        with contextlib.suppress(Exception):
+            self.close()
+        self._transport = fresh._transport
+        self._sftp = None
+        log.info("reconnected to %s", self.name)
 
     # ---- Target protocol ------------------------------------------------------------------
 
@@ -265,6 +289,7 @@ class SshTarget:
         stdin: bytes | None = None,
         check: bool = True,
         timeout: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> CommandResult:
         """Run ``argv`` on the device, every argument shell-quoted.
 
@@ -279,6 +304,7 @@ class SshTarget:
             stdin: Bytes for the command's standard input (then EOF).
             check: Raise on a non-zero exit status.
             timeout: Seconds for the whole command; ``None`` waits.
+            progress: Receives ``upload`` events as ``stdin`` is sent, chunk by chunk.
 
         Returns:
             The exit status and decoded output.
@@ -298,7 +324,7 @@ class SshTarget:
                 else ["sudo", "-n"]
             command = quote_argv([*head, "--", "sh", "-c", wrapper, "sh", *argv])
         log.info("run on %s%s: %s", self.name, " (sudo)" if sudo else "", quote_argv(argv))
-        status, out, err = self._exec(command, stdin, timeout, use_sudo, argv)
+        status, out, err = self._exec(command, stdin, timeout, use_sudo, argv, progress)
         result = CommandResult(
             argv=tuple(argv), exit_status=status,
             stdout=out.decode("utf-8", "replace"), stderr=err.decode("utf-8", "replace"),
@@ -406,7 +432,8 @@ class SshTarget:
         return self._sftp
 
     def _exec(self, command: str, stdin: bytes | None, timeout: float | None, use_sudo: bool,
-              argv: Sequence[str]) -> tuple[int, bytes, bytes]:
+              argv: Sequence[str],
+              progress: ProgressCallback | None = None) -> tuple[int, bytes, bytes]:
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             chan = self._transport.open_session(timeout=30)
@@ -422,7 +449,7 @@ class SshTarget:
         refused = False
         try:
             if started:
-                self._feed(chan, stdin)
+                self._feed(chan, stdin, progress)
             while True:
                 wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
                 select.select([chan], [], [], wait)
@@ -434,7 +461,7 @@ class SshTarget:
                     if marker in err:
                         err = err[err.index(marker) + len(marker) :]
                         started = True
-                        self._feed(chan, stdin)
+                        self._feed(chan, stdin, progress)
                     elif err.count(prompt) > prompts_seen:
                         prompts_seen = err.count(prompt)
                         if prompts_seen == 1 and self._sudo_password is not None and not refused:
@@ -458,7 +485,9 @@ class SshTarget:
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self._lost(exc) from exc
         finally:
-            chan.close()
+            # closing a channel of a dead transport raises too: the loss is reported above
+            with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+                chan.close()
         if status == -1 and not self._transport.is_active():
             raise self._lost(EOFError("no exit status"))
         if use_sudo and not started:
@@ -476,9 +505,13 @@ class SshTarget:
         return status, bytes(out), bytes(err)
 
     @staticmethod
-    def _feed(chan: paramiko.Channel, stdin: bytes | None) -> None:
+    def _feed(chan: paramiko.Channel, stdin: bytes | None,
+              progress: ProgressCallback | None = None) -> None:
         if stdin:
-            chan.sendall(stdin)
+            total = len(stdin)
+            for offset in range(0, total, CHUNK):
+                chan.sendall(stdin[offset : offset + CHUNK])
+                report(progress, "upload", min(offset + CHUNK, total), total)
         chan.shutdown_write()
 
 

@@ -62,6 +62,8 @@ CHECK_OK = '{"checks": {"certs-preloaded": {"result": "ok", "additional_info": n
 # The sandbox's apply command: a script that refuses a config without [edge_ca], fails on
 # demand (knob file), and logs each call so tests can see re-applies.
 APPLY_SCRIPT = """#!/bin/sh
+# knob: take this many seconds (a slow runtime), so a test can act while apply runs
+[ -e "$1/slow-apply" ] && sleep "$(cat "$1/slow-apply")"
 echo "apply $(sha256sum < "$2" | cut -c1-12)" >> "$1/apply.log"
 # knob: fail when the config contains the line written in fail-apply
 [ -e "$1/fail-apply" ] && grep -qxF -f "$1/fail-apply" "$2" \

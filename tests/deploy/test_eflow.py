@@ -104,8 +104,9 @@ def test_deploy_through_eflow_cmdlets_matches_a_direct_deploy(standin: PowerShel
         rep = deploy(sandbox_plan(sb2), eflow(standin), backup_root=str(sb2.backups))
         assert rep.outcome == "deployed"
         assert sb2.snapshot() == expected
-        # pushed files were owned by iotedge-user in staging; the installed ones are not
-        assert any("Copy-EflowVmFile" in s for s in standin.scripts)
+        # the staged files went in one archive on the command's stdin, never as files of
+        # iotedge-user in the VM's /tmp
+        assert not any("Copy-EflowVmFile" in s for s in standin.scripts)
     finally:
         it.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,12 @@ from deploytest_support import (
     KEY_USER,
     Sandbox,
     sandbox_plan,
-    stage_dirs,
 )
 
 from core.deploy import (
     DeployFailedError,
+    InterruptedBeforeInstallError,
+    OutcomeUnknownError,
     deploy,
     read_device_state,
     rollback,
@@ -62,15 +64,18 @@ def test_deploy_installs_everything_with_modes_and_owners(sandbox: Sandbox) -> N
     assert owner(b)[2] == 0o700
     assert (b / "status").read_text().strip() == "deployed"
     manifest = (b / "manifest").read_text()
-    assert f"absent\t{plan.files[0].path}" in manifest
-    assert f"\t600:0:0\t{plan.config.path}" in manifest
+    assert f"\tabsent\t-\t{plan.files[0].path}\n" in manifest
+    assert f"\tfile\t600:0:0\t{plan.config.path}" in manifest
     steps = [e.step for e in events]
     assert steps[0] == "read" and steps[-1] == "done"
     uploads = [e for e in events if e.step == "upload"]
     assert uploads[-1].done == uploads[-1].total > 0
-    # this deploy's staging directory is gone
-    stage = Path(uploads[-1].message).parent
-    assert stage.name.startswith("edgecert-stage.") and not stage.exists()
+    # this deploy's staging folder (root-only, inside the transaction folder) is gone
+    stage = Path(uploads[-1].message)
+    assert stage == b / "stage" and not stage.exists()
+    journal = [line.split("\t")[0] for line in (b / "journal").read_text().splitlines()]
+    assert journal == ["started", "waiting", "backing-up", "backed-up", "installing",
+                       "installed", "applying", "applied", "checking", "checked", "deployed"]
 
 
 def test_second_run_is_detected_and_changes_nothing(sandbox: Sandbox) -> None:
@@ -192,9 +197,14 @@ def test_supplementary_groups_do_not_count(sandbox: Sandbox) -> None:
 
 def test_rollback_by_hand_with_restore_sh(sandbox: Sandbox) -> None:
     before = sandbox.snapshot()
-    rep = deploy(sandbox_plan(sandbox), LocalTarget(), backup_root=str(sandbox.backups))
+    plan = sandbox_plan(sandbox)
+    rep = deploy(plan, LocalTarget(), backup_root=str(sandbox.backups))
     assert rep.backup_dir
-    subprocess.run(["sh", f"{rep.backup_dir}/restore.sh"], check=True, capture_output=True)
+    # (the sandbox's apply refuses the old config, which has no [edge_ca]: files only here)
+    res = subprocess.run(["sh", f"{rep.backup_dir}/restore.sh", "--no-apply"], check=True,
+                         capture_output=True, text=True)
+    assert f"restored {plan.config.path}" in res.stdout
+    assert f"removed {plan.files[0].path}" in res.stdout
     after = sandbox.snapshot()
     assert {k: v for k, v in after.items() if not k.startswith("backups")} == {
         k: v for k, v in before.items() if not k.startswith("backups")}
@@ -214,18 +224,20 @@ def test_rollback_api_reapplies(sandbox: Sandbox) -> None:
 
 def test_cancel_before_install_leaves_device_untouched(sandbox: Sandbox) -> None:
     before = sandbox.snapshot()
-    stages = stage_dirs()
     token = CancelToken()
 
     def progress(ev: ProgressEvent) -> None:
-        if ev.step == "upload" and ev.done > 0:
+        if ev.step == "stage":
             token.cancel()
 
-    with pytest.raises(CancelledError):
+    with pytest.raises(InterruptedBeforeInstallError) as info:
         deploy(sandbox_plan(sandbox), LocalTarget(), progress=progress, cancel=token,
                backup_root=str(sandbox.backups))
+    assert info.value.exit_code == 130
     assert sandbox.snapshot() == before
-    assert stage_dirs() == stages  # the half-filled staging dir was removed
+    # no transaction folder (and so no staging folder) was left
+    assert not sandbox.backups.exists() or not [p for p in sandbox.backups.iterdir()
+                                                if p.is_dir()]
 
 
 def test_cancel_after_install_rolls_back(sandbox: Sandbox) -> None:
@@ -233,9 +245,10 @@ def test_cancel_after_install_rolls_back(sandbox: Sandbox) -> None:
     old_cfg = Path(sandbox.p("etc/aziot/config.toml")).read_bytes()
     before = sandbox.snapshot()
     token = CancelToken()
+    (sandbox.root / "slow-apply").write_text("1")  # the cancel lands while apply runs
 
     def progress(ev: ProgressEvent) -> None:
-        if ev.step == "install":
+        if ev.step == "apply":
             token.cancel()
 
     plan = sandbox_plan(sandbox, cert=b"NEW\n", before=old_cfg, after=old_cfg + b"#\n")
@@ -243,7 +256,11 @@ def test_cancel_after_install_rolls_back(sandbox: Sandbox) -> None:
         deploy(plan, LocalTarget(), progress=progress, cancel=token,
                backup_root=str(sandbox.backups))
     assert "rolled back" in str(info.value)
-    assert sandbox.snapshot() == before
+    assert info.value.exit_code == 1
+    after = sandbox.snapshot()
+    after.pop("slow-apply")
+    assert after == before
+    assert len(sandbox.apply_log()) == 3  # old, new, old again
 
 
 def test_device_state_reports_files_and_backups(sandbox: Sandbox) -> None:
@@ -284,22 +301,29 @@ def test_legacy_clear_of_directory_contents_is_restored_on_failure(sandbox: Sand
     assert owner(hsm / "certs")[2] == 0o700
 
 
-def test_interrupted_after_install_is_completed_by_the_next_run(sandbox: Sandbox) -> None:
-    """Connection lost between install and apply: the re-run applies instead of saying
-    "already deployed"."""
+def test_connection_lost_during_the_transaction_the_device_finishes_alone(
+        sandbox: Sandbox) -> None:
+    """The transaction runs on the device by itself: losing edgecert's side during apply
+    neither stops nor half-does it; the outcome is unknown to this run (exit 3) and the next
+    run reads it: already deployed."""
     plan = sandbox_plan(sandbox)
 
     def lost(ev: ProgressEvent) -> None:
         if ev.step == "apply":
             raise ConnectError("connection lost (simulated)")
 
-    with pytest.raises(ConnectError):
+    with pytest.raises(OutcomeUnknownError) as info:
         deploy(plan, LocalTarget(), progress=lost, backup_root=str(sandbox.backups))
-    assert sandbox.apply_log() == []
-    (backup,) = list(sandbox.backups.iterdir())
-    assert (backup / "status").read_text().strip() == "installed"
+    assert info.value.exit_code == 3
+    (backup,) = [p for p in sandbox.backups.iterdir() if p.is_dir()]
+    journal = backup / "journal"
+    for _ in range(400):  # its last journal line is written once the staging folder is gone
+        if journal.read_text().splitlines()[-1].startswith("deployed\t"):
+            break
+        time.sleep(0.05)
+    assert (backup / "status").read_text().strip() == "deployed"
+    assert not (backup / "stage").exists()
     rep = deploy(sandbox_plan(sandbox, before=plan.config.after), LocalTarget(),
                  backup_root=str(sandbox.backups))
-    assert rep.outcome == "deployed" and rep.backup_dir == str(backup)
+    assert rep.outcome == "already-deployed"
     assert len(sandbox.apply_log()) == 1
-    assert (backup / "status").read_text().strip() == "deployed"

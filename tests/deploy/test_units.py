@@ -99,7 +99,7 @@ def test_render_steps_rejects_unsafe_paths_and_windows() -> None:
     try:
         plan = sandbox_plan(sb)
         text = render_steps(plan)
-        assert text.startswith("edgecert-steps\t1\n")
+        assert text.startswith("edgecert-steps\t2\n")
         assert "KEY 1" not in text  # file bytes travel as files, never in the steps
         bad = type(plan)(**{**plan.__dict__, "files": (
             type(plan.files[0])(**{**plan.files[0].__dict__, "path": "/a\tb"}),)})

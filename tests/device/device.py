@@ -59,6 +59,22 @@ exec sleep 2147483647
 """
 
 
+HOLD_WRAPPER = r"""#!/bin/sh
+# test wrapper (tests/device/device.py Device.hold): hold this @TOOL@ call while the knob exists
+k=/etc/iotedge-standin/hold-@TOOL@
+if [ -f "$k" ]; then
+  m=$(cat "$k")
+  case " $* " in
+    *"$m"*)
+      : > /etc/iotedge-standin/reached-@TOOL@
+      n=0
+      while [ -f "$k" ] && [ $n -lt 6000 ]; do sleep 0.02; n=$((n + 1)); done ;;
+  esac
+fi
+exec @REAL@ "$@"
+"""
+
+
 class DeviceUnavailable(RuntimeError):
     """A prerequisite (root, unshare, nsenter, sshd, sudo, openssl) is missing."""
 
@@ -101,6 +117,7 @@ class Device:
         self.sshd_log = base / "sshd.log"
         self.accounts: dict[str, Account] = {}
         self._extra_mounts: list[str] = []
+        self._wrappers: set[str] = set()
 
     # ---- paths and accounts -------------------------------------------------------------
 
@@ -280,6 +297,91 @@ class Device:
     def fail_apply_off(self) -> None:
         self.sh("rm -f /etc/iotedge-standin/fail-apply")
 
+    # ---- holding a step (fault injection) -------------------------------------------------
+
+    HOLDABLE = ("tar", "flock", "install", "apply", "check")
+    """Steps ``hold`` can stop: the device's ``tar`` (the upload being unpacked), ``flock``
+    (the transaction taking its lock), ``install`` (a file being installed), and the stand-in
+    runtime's ``apply`` and ``check``."""
+
+    def hold(self, step: str, match: str = "") -> None:
+        """Make the device stop at ``step`` until ``release(step)``: the program writes
+        ``/etc/iotedge-standin/reached-STEP`` and waits (at most 120 s). For ``tar``, ``flock``
+        and ``install`` a wrapper of that name goes into the device's ``/usr/local/bin`` (first
+        on sudo's secure_path) and holds only the calls whose arguments contain ``match``."""
+        if step not in self.HOLDABLE:
+            raise ValueError(step)
+        if step in ("tar", "flock", "install"):
+            real = shutil.which(step, path="/usr/bin:/bin")
+            assert real, f"{step} is missing on this machine"
+            wrapper = HOLD_WRAPPER.replace("@TOOL@", step).replace("@REAL@", real)
+            self.write(f"/usr/local/bin/{step}", wrapper.encode(), mode=0o755)
+            self._wrappers.add(step)
+        self.sh('rm -f "/etc/iotedge-standin/reached-$1"', step)
+        self.write(f"/etc/iotedge-standin/hold-{step}", match.encode())
+
+    def reached(self, step: str) -> bool:
+        return self.exists(f"/etc/iotedge-standin/reached-{step}")
+
+    def wait_reached(self, step: str, timeout: float = 60) -> None:
+        """Wait until the device stopped at ``step`` (see ``hold``)."""
+        deadline = time.monotonic() + timeout
+        while not self.reached(step):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the device never reached {step}")
+            time.sleep(0.02)
+
+    def release(self, step: str) -> None:
+        """Let a held step go on."""
+        self.sh('rm -f "/etc/iotedge-standin/hold-$1"', step)
+
+    def transactions(self, root: str = "/var/backups/edgecert") -> dict[str, list[str]]:
+        """Every deploy transaction folder under ``root`` -> its journal states, in order."""
+        out = self.sh('for t in "$1"/*/; do [ -d "$t" ] || continue; printf "%s\t" "$t"; '
+                      'cut -f1 "$t/journal" 2>/dev/null | tr "\n" " "; echo; done', root,
+                      check=False).stdout.decode()
+        res: dict[str, list[str]] = {}
+        for line in out.splitlines():
+            path, _, states = line.partition("\t")
+            res[path.rstrip("/")] = states.split()
+        return res
+
+    def wait_transactions_ended(self, timeout: float = 90) -> None:
+        """Wait until no deploy transaction runs on the device (every journal ended)."""
+        ends = {"deployed", "rolled-back", "rollback-failed", "refused"}
+        deadline = time.monotonic() + timeout
+        while True:
+            running = [p for p, st in self.transactions().items() if not st or st[-1] not in ends]
+            busy = bool(self._txn_pids())
+            if not running and not busy:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"transactions still running: {running}")
+            time.sleep(0.05)
+
+    def _txn_pids(self) -> list[int]:
+        """Running transaction processes of this device (from their folders' pid files)."""
+        out = self.sh("cat /var/backups/edgecert/*/pid 2>/dev/null", check=False).stdout
+        assert self.holder is not None
+        ours = os.readlink(f"/proc/{self.holder.pid}/ns/mnt")
+        pids = []
+        for word in out.decode().split():
+            if not word.isdigit():
+                continue
+            try:  # alive, a transaction, and inside this device's namespace
+                cmd = Path(f"/proc/{word}/cmdline").read_bytes()
+                if b"ec-txn" in cmd and os.readlink(f"/proc/{word}/ns/mnt") == ours:
+                    pids.append(int(word))
+            except OSError:
+                continue
+        return pids
+
+    def stage_folders(self, root: str = "/var/backups/edgecert") -> list[str]:
+        """Staging folders on the device: in transaction folders, and /tmp's of old versions."""
+        out = self.sh('ls -d "$1"/*/stage /tmp/edgecert-stage.* 2>/dev/null', root,
+                      check=False).stdout.decode()
+        return out.split()
+
     def events(self) -> list[dict[str, object]]:
         """What the stand-ins recorded (apply, restart, check …), oldest first."""
         path = "/etc/iotedge-standin/events.jsonl"
@@ -294,6 +396,17 @@ class Device:
         extra mounts, original host key. Accounts, keys and sshd stay."""
         for path in list(self._extra_mounts):
             self.unmount(path)
+        # stop what a test left running on the device (held steps, transactions), then clean
+        self.sh("rm -f /etc/iotedge-standin/hold-*", check=False)
+        for tool in sorted(self._wrappers):
+            self.sh('rm -f "/usr/local/bin/$1"', tool, check=False)
+        self._wrappers.clear()
+        deadline = time.monotonic() + 10
+        while self._txn_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for pid in self._txn_pids():  # this device's own transaction processes, by id
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.sh(
             "rm -rf /etc/aziot /var/aziot /var/lib/aziot /etc/iotedge /var/lib/iotedge "
             "/var/secrets /etc/iotedge-standin /var/backups/edgecert /tmp/* /tmp/.[!.]* "

@@ -35,6 +35,12 @@ Device API (``Device``)
         (``known_hosts`` keeps the old one: a changed-key scenario)
     ``set_version("1.5.21")``, ``fail_next_apply(message)`` / ``fail_apply_off()``,
         ``events()`` → what the stand-in runtime recorded (apply, restart, check …)
+    ``hold(step, match="")`` / ``wait_reached(step)`` / ``release(step)`` → stop the device at a
+        step until released, for fault injection: ``tar`` (the upload being unpacked), ``flock``
+        (the transaction taking its lock), ``install`` (a file being installed; ``match``
+        selects the call by its arguments), ``apply`` and ``check`` (the stand-in runtime)
+    ``transactions()`` → each deploy transaction folder's journal states;
+        ``wait_transactions_ended()``; ``stage_folders()`` → staging folders left anywhere
 
 The stand-in runtime (``standin/iotedge`` and ``standin/systemctl``, on the device's PATH and
 in sudo's secure_path): ``iotedge version``, ``iotedge config apply [-c FILE]``,
