@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from core import __version__
 from core.errors import EdgecertError
 
-_AREAS = ("core.cli.chain", "core.cli.config", "core.cli.deploy")
+_AREAS = ("core.cli.chain", "core.cli.config", "core.cli.deploy", "core.cli.site")
 
 
 class _Parser(argparse.ArgumentParser):
