@@ -35,6 +35,32 @@ def register(subparsers: Any) -> None:
     st.add_argument("--html", type=Path, metavar="FILE", help="also write the table as HTML")
     st.set_defaults(func=_cmd_status)
 
+    pl = sub.add_parser(
+        "plan", help="what a deploy would change on every device (nothing is written)",
+        description="Read every device in parallel and show its version, current edge CA and "
+        "expiry, and what site deploy would change. Nothing is written.")
+    _common(pl)
+    pl.add_argument("--only", action="append", metavar="NAMES",
+                    help="only these devices (comma-separated, repeatable)")
+    pl.add_argument("--diff", action="store_true", help="also the full redacted config diff")
+    pl.set_defaults(func=_cmd_plan)
+
+    dep = sub.add_parser(
+        "deploy", help="issue every device its own edge CA from the site CA and deploy it",
+        description="Each device: a new edge CA from the site CA (unless it already has a "
+        "good one and the wanted config: unchanged, nothing written), then the single-device "
+        "deploy (drift check, backup, install, apply, check, rollback); parents before "
+        "children, in parallel. Ctrl-C: devices in flight finish or roll back, the rest do "
+        "not start. Exit 0 all fine; 1 some rolled back, skipped or unreachable; 3 a "
+        "rollback failed; 2 bad input.")
+    _common(dep)
+    dep.add_argument("--only", action="append", metavar="NAMES",
+                     help="only these devices (comma-separated, repeatable)")
+    dep.add_argument("--yes", action="store_true", help="do not ask before deploying")
+    dep.add_argument("--results", type=Path, metavar="FILE",
+                     help="results file (default: [site] results, or SITE.results.json)")
+    dep.set_defaults(func=_cmd_deploy)
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--site", required=True, type=Path, metavar="FILE", help="the site file")
@@ -99,3 +125,110 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if bad and not args.json:
         sys.stderr.write(f"{len(bad)} of {len(results)} device(s) need attention\n")
     return 1 if bad else 0
+
+
+PLAN_COLUMNS = ("device", "action", "IoT Edge", "edge CA until", "site CA", "why / changes")
+
+
+def _plan_rows(results: Any) -> list[list[str]]:
+    rows = []
+    for r in results:
+        p = r.plan
+        if p is None:
+            rows.append([r.name, "unreachable" if not r.reachable else "error", "-", "-", "-",
+                         (r.error or "").splitlines()[0]])
+            continue
+        cur = p.current
+        rows.append([r.name, p.action, p.version or "-",
+                     f"{cur.not_after:%Y-%m-%d}" if cur else "-",
+                     ("yes" if cur.from_site_ca else "no") if cur else "-",
+                     p.reason + ("; " + ", ".join(p.changes()) if p.changes() else "")])
+    return rows
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from core.site import load_site
+    from core.site.render import text_table
+    from core.site.run import site_plan
+
+    site = load_site(args.site)
+    results = site_plan(site, access=_access(args), workers=args.workers, only=args.only)
+    if args.json:
+        json.dump([r.to_dict(diff=args.diff) for r in results], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(text_table(PLAN_COLUMNS, _plan_rows(results)))
+        if args.diff:
+            from core.config.planning import plan_diff
+
+            for r in results:
+                if r.plan is not None and r.plan.plan is not None:
+                    sys.stdout.write(f"\n--- {r.name} ---\n"
+                                     + (plan_diff(r.plan.plan) or "(config unchanged)\n"))
+        for r in results:
+            if r.error:
+                sys.stderr.write(f"{r.name}: {r.error}\n")
+    return 0 if all(r.plan is not None for r in results) else 1
+
+
+RESULT_COLUMNS = ("device", "outcome", "edge CA until", "backup", "why")
+_OUTCOME_COLOURS = {"deployed": "ok", "unchanged": "ok", "rolled_back": "expiring",
+                    "skipped": "expiring", "unreachable": "unreachable",
+                    "rollback_failed": "error"}
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    import threading
+
+    from core.site import load_site
+    from core.site.render import text_table
+    from core.site.run import exit_code, select, site_deploy
+
+    site = load_site(args.site)
+    access = _access(args)
+    chosen = select(site, args.only)
+    if not args.yes:
+        if args.password_stdin or not sys.stdin.isatty():
+            raise UsageError(f"cannot ask for confirmation (deploy {len(chosen)} device(s)?): "
+                             "stdin is not a terminal",
+                             hint="Review `edgecert site plan`, then add --yes.")
+        answer = input(f"Deploy edge CAs from the site CA to {len(chosen)} device(s) of "
+                       f"{site.name}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            sys.stderr.write("not deployed\n")
+            return 2
+    lock = threading.Lock()
+
+    def progress(name: str, what: str) -> None:
+        with lock:
+            sys.stderr.write(f"{name}: {what}\n")
+            sys.stderr.flush()
+
+    stop = threading.Event()
+    try:
+        results = site_deploy(site, access=access, workers=args.workers, only=args.only,
+                              stop=stop, progress=progress, results_path=args.results)
+    except KeyboardInterrupt:
+        sys.stderr.write("edgecert: interrupted; devices in flight finished, the rest were "
+                         f"not started (see {args.results or site.results})\n")
+        return 1
+    if args.json:
+        json.dump([r.to_dict() for r in results], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        rows = [[r.name, r.outcome,
+                 f"{r.edge_ca_not_after:%Y-%m-%d}" if r.edge_ca_not_after else "-",
+                 r.backup or "-", (r.reason or "").splitlines()[0] if r.reason else ""]
+                for r in results]
+        table = text_table(RESULT_COLUMNS, rows)
+        if _colour():
+            for word, colour in _OUTCOME_COLOURS.items():
+                table = table.replace(f"  {word} ", f"  {_paint(word, colour)} ")
+        sys.stdout.write(table)
+        sys.stderr.write(f"results: {args.results or site.results}\n")
+    return exit_code(results)
+
+
+def _paint(word: str, health: str) -> str:
+    codes = {"ok": "32", "expiring": "33", "unreachable": "31", "error": "31"}
+    return f"\x1b[{codes[health]}m{word}\x1b[0m"
