@@ -1,4 +1,4 @@
-"""``edgecert site status | plan | deploy``: a whole site of devices from one site file.
+"""``edgecert site status | plan | deploy | renew``: a whole site of devices from one site file.
 
 Exit codes: ``status`` 0 when every device is fine, 1 when any is expiring within
 ``--warn-days``, expired, not from the site CA or unreachable; ``deploy`` 0 all fine, 1 some
@@ -59,7 +59,24 @@ def register(subparsers: Any) -> None:
     dep.add_argument("--yes", action="store_true", help="do not ask before deploying")
     dep.add_argument("--results", type=Path, metavar="FILE",
                      help="results file (default: [site] results, or SITE.results.json)")
-    dep.set_defaults(func=_cmd_deploy)
+    dep.set_defaults(func=_cmd_deploy, within=None, renew_all=False)
+
+    ren = sub.add_parser(
+        "renew", help="reissue and deploy the edge CAs that end within DAYS (or all of them)",
+        description="Like site deploy, with the same safety and results file, but an edge CA "
+        "from the site CA is reissued when it ends within --within DAYS (--all: every one).")
+    _common(ren)
+    which = ren.add_mutually_exclusive_group(required=True)
+    which.add_argument("--within", type=int, metavar="DAYS",
+                       help="reissue edge CAs that end within this many days")
+    which.add_argument("--all", dest="renew_all", action="store_true",
+                       help="reissue every device's edge CA")
+    ren.add_argument("--only", action="append", metavar="NAMES",
+                     help="only these devices (comma-separated, repeatable)")
+    ren.add_argument("--yes", action="store_true", help="do not ask before deploying")
+    ren.add_argument("--results", type=Path, metavar="FILE",
+                     help="results file (default: [site] results, or SITE.results.json)")
+    ren.set_defaults(func=_cmd_deploy)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -69,16 +86,27 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help=f"devices read at once (default {DEFAULT_WORKERS})")
     p.add_argument("--password-stdin", action="store_true",
                    help="read one login/sudo password for every device from stdin")
+    p.add_argument("--accept-host-key", action="append", default=[], metavar="NAME=SHA256:…",
+                   help="accept this host key fingerprint for device NAME on first contact "
+                   "(repeatable)")
 
 
 def _access(args: argparse.Namespace) -> Access:
+    accept = []
+    for item in args.accept_host_key:
+        name, sep, fingerprint = item.partition("=")
+        if not sep or not fingerprint.startswith("SHA256:"):
+            raise UsageError(f"--accept-host-key {item!r} is not NAME=SHA256:…",
+                             hint="Give the device name and the fingerprint edgecert showed, "
+                                  "e.g. gw-01=SHA256:abc….")
+        accept.append((name, fingerprint))
     if not args.password_stdin:
-        return Access()
+        return Access(accept_fingerprints=tuple(accept))
     line = sys.stdin.readline()
     if not line:
         raise UsageError("--password-stdin given but stdin is empty",
                          hint="Pipe the password in, e.g. from a password manager.")
-    return Access(password=line.rstrip("\r\n"))
+    return Access(password=line.rstrip("\r\n"), accept_fingerprints=tuple(accept))
 
 
 def _colour() -> bool:
@@ -178,6 +206,7 @@ _OUTCOME_COLOURS = {"deployed": "ok", "unchanged": "ok", "rolled_back": "expirin
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
+    import dataclasses
     import threading
 
     from core.site import load_site
@@ -185,6 +214,10 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     from core.site.run import exit_code, select, site_deploy
 
     site = load_site(args.site)
+    if args.within is not None:
+        if args.within < 0:
+            raise UsageError("--within must be 0 or more", hint="E.g. --within 30.")
+        site = dataclasses.replace(site, renew_within_days=args.within)
     access = _access(args)
     chosen = select(site, args.only)
     if not args.yes:
@@ -207,7 +240,8 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     stop = threading.Event()
     try:
         results = site_deploy(site, access=access, workers=args.workers, only=args.only,
-                              stop=stop, progress=progress, results_path=args.results)
+                              stop=stop, progress=progress, results_path=args.results,
+                              reissue=args.renew_all)
     except KeyboardInterrupt:
         sys.stderr.write("edgecert: interrupted; devices in flight finished, the rest were "
                          f"not started (see {args.results or site.results})\n")

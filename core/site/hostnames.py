@@ -36,9 +36,11 @@ def _set(text: str, key: str, value: str | None, where: str) -> str:
             new.trivia.trail = old.trivia.trail
         doc[key] = new
         return tomlkit.dumps(doc)
-    doc.add(key, value)
-    plain = tomlkit.dumps(doc)
     nl = newline_of(text)
+    added = tomlkit.item(value)
+    added.trivia.trail = nl
+    doc.add(key, added)
+    plain = tomlkit.dumps(doc)
     placed = splice(text, key_anchor(key), tomlkit.dumps({key: value}).rstrip("\n") + nl, nl)
     try:
         if placed is not None and tomllib.loads(placed) == tomllib.loads(plain):

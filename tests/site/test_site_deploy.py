@@ -197,3 +197,37 @@ def test_nested_child_on_dps_is_refused_before_any_write(fleet: Fleet, ca: Chain
     assert results["cam-07"].outcome == "skipped"
     assert "DPS provisioning is not supported in nested mode" in results["cam-07"].reason
     assert child.snapshot("/etc/aziot", "/var/aziot") == snap
+
+
+def test_renew_within_days_reissues_only_what_ends_in_that_window(
+        fleet: Fleet, ca: ChainFiles, tmp_path: Path) -> None:
+    dev = fleet.devices[0]
+    site = write_site(tmp_path / "s.toml", ca, Fleet.site_entry(dev, "plc-02"))
+    first = edgecert("site", "deploy", "--site", str(site), "--yes", "--json")
+    assert first.returncode == 0, first.stderr
+    serial = json.loads(first.stdout)[0]["edge_ca_serial"]
+
+    # the 365-day edge CA does not end within 30 days: nothing to renew
+    res = edgecert("site", "renew", "--site", str(site), "--within", "30", "--yes", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)[0]["outcome"] == "unchanged"
+    # it ends within 400 days: reissued and deployed, a new serial on the device
+    res = edgecert("site", "renew", "--site", str(site), "--within", "400", "--yes", "--json")
+    assert res.returncode == 0, res.stderr
+    row = json.loads(res.stdout)[0]
+    assert row["outcome"] == "deployed" and row["edge_ca_serial"] != serial
+    cert = x509.load_pem_x509_certificate(dev.read(EDGE_CA))
+    assert format(cert.serial_number, "x") == row["edge_ca_serial"]
+    # --all reissues regardless of the window
+    res = edgecert("site", "renew", "--site", str(site), "--all", "--yes", "--json")
+    assert json.loads(res.stdout)[0]["edge_ca_serial"] not in (serial, row["edge_ca_serial"])
+
+
+def test_deploy_without_yes_off_a_terminal_asks_for_it(fleet: Fleet, ca: ChainFiles,
+                                                       tmp_path: Path) -> None:
+    dev = fleet.devices[0]
+    site = write_site(tmp_path / "s.toml", ca, Fleet.site_entry(dev, "plc-02"))
+    res = edgecert("site", "deploy", "--site", str(site))
+    assert res.returncode == 2
+    assert "--yes" in res.stderr
+    assert not dev.exists(EDGE_CA)
