@@ -238,14 +238,12 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
             sys.stderr.flush()
 
     stop = threading.Event()
-    try:
-        results = site_deploy(site, access=access, workers=args.workers, only=args.only,
-                              stop=stop, progress=progress, results_path=args.results,
-                              reissue=args.renew_all)
-    except KeyboardInterrupt:
-        sys.stderr.write("edgecert: interrupted; devices in flight finished, the rest were "
-                         f"not started (see {args.results or site.results})\n")
-        return 1
+    results = site_deploy(site, access=access, workers=args.workers, only=args.only,
+                          stop=stop, progress=progress, results_path=args.results,
+                          reissue=args.renew_all)
+    if stop.is_set():
+        sys.stderr.write("edgecert: interrupted; the devices in flight finished, the rest "
+                         "were not started\n")
     if args.json:
         json.dump([r.to_dict() for r in results], sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -237,10 +237,12 @@ def site_deploy(site: Site, *, access: Access | None = None, workers: int = DEFA
     Returns:
         One result per selected device, parents first.
 
+    A Ctrl-C (KeyboardInterrupt in the calling thread) while devices are in flight sets
+    ``stop``: they finish, the rest are ``skipped``, and the results are returned as usual
+    (``stop.is_set()`` tells the caller it happened).
+
     Raises:
         SiteError, InputError: the site CA files (before any device is contacted).
-        KeyboardInterrupt: after the devices in flight have finished and the results are
-            written.
     """
     if workers < 1:
         raise UsageError("--workers must be at least 1", hint="The default is 8.")
@@ -251,7 +253,6 @@ def site_deploy(site: Site, *, access: Access | None = None, workers: int = DEFA
     chosen = {d.name for d in order}
     run = _Run(site, results_path or site.results)
     pending = list(order)
-    interrupted = False
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="site-deploy") as pool:
         running: dict[Future[DeviceResult], SiteDevice] = {}
         while pending or running:
@@ -283,13 +284,9 @@ def site_deploy(site: Site, *, access: Access | None = None, workers: int = DEFA
             try:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
             except KeyboardInterrupt:
-                interrupted = True
                 stop.set()
                 continue
             for fut in done:
                 d = running.pop(fut)
                 run.record(fut.result(), order)
-    results = tuple(run.results[d.name] for d in order)
-    if interrupted:
-        raise KeyboardInterrupt
-    return results
+    return tuple(run.results[d.name] for d in order)

@@ -231,3 +231,34 @@ def test_deploy_without_yes_off_a_terminal_asks_for_it(fleet: Fleet, ca: ChainFi
     assert res.returncode == 2
     assert "--yes" in res.stderr
     assert not dev.exists(EDGE_CA)
+
+
+def test_ctrl_c_finishes_the_device_in_flight_and_starts_no_other(
+        fleet: Fleet, ca: ChainFiles, tmp_path: Path) -> None:
+    import signal
+
+    devs = fleet.devices[:3]
+    site = write_site(tmp_path / "s.toml", ca, "".join(
+        Fleet.site_entry(d, f"dev-{i}") for i, d in enumerate(devs)))
+    exe = Path(sys.executable).with_name("edgecert")
+    proc = subprocess.Popen([str(exe), "site", "deploy", "--site", str(site), "--yes",
+                             "--workers", "1", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.strip() == "dev-0: apply":
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, "".join(seen) + err
+    assert "interrupted" in err
+    got = {r["name"]: r["outcome"] for r in json.loads(out)}
+    assert got["dev-0"] == "deployed"
+    assert got["dev-2"] == "skipped"
+    assert got["dev-1"] in ("deployed", "skipped")
+    for i, d in enumerate(devs):  # nothing half-done: deployed ones hold the new edge CA
+        assert d.exists(EDGE_CA) == (got[f"dev-{i}"] == "deployed")
+    written = json.loads((tmp_path / "s.results.json").read_text())
+    assert {r["name"]: r["outcome"] for r in written["devices"]} == got
