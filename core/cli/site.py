@@ -13,10 +13,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import UsageError
-from core.site.connect import DEFAULT_WORKERS, Access
+from core.site.defaults import DEFAULT_WARN_DAYS, DEFAULT_WORKERS
+
+if TYPE_CHECKING:
+    from core.site.connect import Access
 
 
 def register(subparsers: Any) -> None:
@@ -30,8 +33,9 @@ def register(subparsers: Any) -> None:
         "fine; 1 when any edge CA expires within --warn-days, has expired, is not from the "
         "site CA, or a device is unreachable (for cron, Task Scheduler or monitoring).")
     _common(st)
-    st.add_argument("--warn-days", type=int, default=30, metavar="DAYS",
-                    help="warn when an edge CA ends within this many days (default 30)")
+    st.add_argument("--warn-days", type=int, default=DEFAULT_WARN_DAYS, metavar="DAYS",
+                    help="warn when an edge CA ends within this many days (default "
+                    f"{DEFAULT_WARN_DAYS})")
     st.add_argument("--html", type=Path, metavar="FILE", help="also write the table as HTML")
     st.set_defaults(func=_cmd_status)
 
@@ -92,6 +96,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _access(args: argparse.Namespace) -> Access:
+    from core.site.connect import Access
+
     accept = []
     for item in args.accept_host_key:
         name, sep, fingerprint = item.partition("=")
@@ -124,8 +130,8 @@ def _progress_line(done: int, total: int, name: str) -> None:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from core.progress import ProgressEvent
-    from core.site import load_site
     from core.site.files import write_atomically
+    from core.site.load import load_site
     from core.site.render import STATUS_COLUMNS, html_page, status_rows, text_table
     from core.site.status import site_status
 
@@ -175,7 +181,7 @@ def _plan_rows(results: Any) -> list[list[str]]:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from core.site import load_site
+    from core.site.load import load_site
     from core.site.render import text_table
     from core.site.run import site_plan
 
@@ -209,7 +215,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     import dataclasses
     import threading
 
-    from core.site import load_site
+    from core.site.load import load_site
     from core.site.render import text_table
     from core.site.run import exit_code, select, site_deploy
 

@@ -11,7 +11,6 @@ from core.errors import UsageError
 from core.site.model import SiteDevice
 from core.targets.base import Target
 
-DEFAULT_WORKERS = 8
 CONNECT_TIMEOUT = 10.0
 
 T = TypeVar("T")

@@ -137,10 +137,16 @@ def _build(device: SiteDevice, site: Site, rel: EdgeRelease, state: DeviceState,
     return dataclasses.replace(checked, plan=plan)
 
 
-def _as_wanted(plan: Plan, state: DeviceState) -> bool:
+def _as_wanted(plan: Plan, state: DeviceState, key_path: str) -> bool:
+    """The config, the files with their modes and owners, and the key's protection as wanted."""
     if plan.config.before is None or plan.config.after != plan.config.before:
         return False
-    return all(state.file(f.path).sha256 == f.sha256 for f in plan.files)
+    for f in plan.files:
+        now = state.file(f.path)
+        if (now.sha256, now.mode, now.user, now.group) != (f.sha256, f.mode, f.owner, f.group):
+            return False
+    key = state.file(key_path)
+    return key.kind == "file" and key.mode == 0o600 and key.user == "aziotks"
 
 
 def plan_device(target: Target, device: SiteDevice, site: Site, auth: Authority, *,
@@ -196,7 +202,7 @@ def plan_device(target: Target, device: SiteDevice, site: Site, auth: Authority,
             reason = f"no edge CA key at {paths.edge_ca_key}"
         else:
             keep = _build(device, site, rel, state, cert_bytes, None, auth)
-            if _as_wanted(keep.plan, state):
+            if _as_wanted(keep.plan, state, paths.edge_ca_key):
                 return result("unchanged", f"edge CA from the site CA until "
                               f"{current.not_after:%Y-%m-%d}; config as wanted")
             reason = "its config or trust bundle differs from the site's"

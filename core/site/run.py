@@ -24,7 +24,8 @@ from core.deploy import DeployFailedError, RollbackFailedError, deploy
 from core.errors import CancelledError, EdgecertError, UsageError
 from core.progress import ProgressEvent
 from core.site.authority import Authority, load_authority
-from core.site.connect import DEFAULT_WORKERS, Access, open_device, parallel_map
+from core.site.connect import Access, open_device, parallel_map
+from core.site.defaults import DEFAULT_WORKERS
 from core.site.files import write_atomically
 from core.site.model import Site, SiteDevice
 from core.site.planning import DevicePlan, plan_device

@@ -24,11 +24,11 @@ from core.errors import (
 )
 from core.progress import ProgressCallback, report
 from core.site.authority import Authority, load_authority
-from core.site.connect import DEFAULT_WORKERS, Access, open_device, parallel_map
+from core.site.connect import Access, open_device, parallel_map
+from core.site.defaults import DEFAULT_WORKERS
 from core.site.model import Site, SiteDevice
 from core.targets.base import Target
 
-DEFAULT_WARN_DAYS = 30
 Health = Literal["ok", "expiring", "expired", "foreign", "no-edge-ca", "unreachable", "error"]
 UNREACHABLE = (ConnectError, AuthError, HostKeyChangedError, HostKeyUnknownError)
 """Errors that mean the device could not be reached or logged in to."""

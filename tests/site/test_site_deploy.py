@@ -21,7 +21,7 @@ from device.fleet import Fleet, closed_port
 from sitekit import make_ca, rtcfg_check, write_site
 
 from core.chain import ChainFiles
-from core.site import load_site
+from core.site.load import load_site
 from core.site.run import site_deploy
 
 pytestmark = pytest.mark.device
@@ -262,3 +262,15 @@ def test_ctrl_c_finishes_the_device_in_flight_and_starts_no_other(
         assert d.exists(EDGE_CA) == (got[f"dev-{i}"] == "deployed")
     written = json.loads((tmp_path / "s.results.json").read_text())
     assert {r["name"]: r["outcome"] for r in written["devices"]} == got
+
+
+def test_a_loosened_key_mode_is_not_unchanged(fleet: Fleet, ca: ChainFiles,
+                                              tmp_path: Path) -> None:
+    dev = fleet.devices[0]
+    site = write_site(tmp_path / "s.toml", ca, Fleet.site_entry(dev, "plc-02"))
+    assert [r.outcome for r in site_deploy(load_site(site), results_path=tmp_path / "r")] == \
+        ["deployed"]
+    dev.sh("chmod 0644 /var/aziot/secrets/edge-ca.key.pem")
+    again = site_deploy(load_site(site), results_path=tmp_path / "r")
+    assert again[0].outcome == "deployed"
+    assert dev.stat("/var/aziot/secrets/edge-ca.key.pem") == (0o600, "aziotks", "aziotks")

@@ -11,7 +11,7 @@ from sitekit import make_ca, write_site
 
 from core.chain import ChainFiles, KeyType
 from core.errors import SiteError
-from core.site import load_site
+from core.site.load import load_site
 
 DEVICES = """
     [defaults]
