@@ -152,9 +152,11 @@ def _device(values: dict[str, Any], defaults: dict[str, Any], base: Path, where:
         problems.append(Problem(where, f"provisioning = {provisioning!r} is not one of "
                                 + ", ".join(_PROVISIONING),
                                 "Say how the device is provisioned: manual or dps."))
+
     def text(key: str) -> str | None:
         v = merged.get(key)
         return None if v is None or str(v).strip() == "" else str(v).strip()
+
     if len(problems) > before or port is None or days is None:
         return None
     return SiteDevice(
@@ -262,7 +264,6 @@ def load_site(path: Path, *, now: dt.datetime | None = None) -> Site:
         trust_bundle=_path(base, ca_t["trust_bundle"], "trust_bundle", where, problems) or base,
         chain=_path(base, ca_t.get("chain"), "chain", where, problems),
         password_file=_path(base, ca_t.get("password_file"), "password_file", where, problems))
-    # defaults' paths are relative to the site file like everything else
     entries: list[Entry] = []
     raw = doc.get("devices", [])
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
