@@ -274,3 +274,50 @@ def test_a_loosened_key_mode_is_not_unchanged(fleet: Fleet, ca: ChainFiles,
     again = site_deploy(load_site(site), results_path=tmp_path / "r")
     assert again[0].outcome == "deployed"
     assert dev.stat("/var/aziot/secrets/edge-ca.key.pem") == (0o600, "aziotks", "aziotks")
+
+
+def test_sudo_password_on_stdin_and_no_secret_in_any_output(fleet: Fleet, ca: ChainFiles,
+                                                            tmp_path: Path) -> None:
+    from device.device import PW_ADMIN_PASSWORD
+
+    dev = fleet.devices[0]
+    entry = Fleet.site_entry(dev, "plc-02").replace('user = "edgeadmin"', 'user = "pwadmin"')
+    entry = entry.replace(str(dev.accounts["edgeadmin"].key), str(dev.accounts["pwadmin"].key))
+    site = write_site(tmp_path / "s.toml", ca, entry)
+    exe = Path(sys.executable).with_name("edgecert")
+    outputs = []
+    for args in (("plan", "--json", "--diff"), ("deploy", "--yes", "--json"),
+                 ("status", "--json")):
+        res = subprocess.run([str(exe), "site", args[0], "--site", str(site), "--password-stdin",
+                              *args[1:]], input=PW_ADMIN_PASSWORD + "\n", capture_output=True,
+                             text=True, timeout=200, env={"PATH": "/usr/bin:/bin"})
+        assert res.returncode == 0, res.stderr
+        outputs += [res.stdout, res.stderr]
+    outputs.append((tmp_path / "s.results.json").read_text())
+    key = dev.read("/var/aziot/secrets/edge-ca.key.pem").decode()
+    body = "".join(key.splitlines()[1:-1])
+    for text in outputs:
+        assert PW_ADMIN_PASSWORD not in text
+        assert "PRIVATE KEY" not in text
+        assert body[:40] not in text.replace("\n", "")
+
+
+def test_unknown_host_key_is_refused_then_accepted_by_fingerprint(
+        fleet: Fleet, ca: ChainFiles, tmp_path: Path) -> None:
+    dev = fleet.devices[0]
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    site = write_site(tmp_path / "s.toml", ca, Fleet.site_entry(dev, "plc-02").replace(
+        str(dev.known_hosts), str(empty)))
+    res = edgecert("site", "deploy", "--site", str(site), "--yes", "--json")
+    assert res.returncode == 1
+    row = json.loads(res.stdout)[0]
+    assert row["outcome"] == "unreachable"
+    assert dev.fingerprint() in row["reason"]
+    assert not dev.exists(EDGE_CA)
+    res = edgecert("site", "deploy", "--site", str(site), "--yes", "--json",
+                   "--accept-host-key", f"plc-02={dev.fingerprint()}")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)[0]["outcome"] == "deployed"
+    # the accepted key was recorded in the device's known_hosts file
+    assert empty.read_text().startswith(f"[127.0.0.1]:{dev.port} ")
