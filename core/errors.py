@@ -259,3 +259,20 @@ class CancelledError(EdgecertError):
     """The technician cancelled; the device is as it was."""
 
     exit_code = 1
+
+
+# ---- sites (many devices) ------------------------------------------------------------------------
+
+
+class SiteError(InputError):
+    """A site file or one of its device lists cannot be used as given; nothing was touched.
+
+    ``where`` names the file and line (``site.toml:12``) of the entry at fault.
+    """
+
+    def __init__(self, message: str, *, hint: str = "", where: str | None = None,
+                 line: int | None = None) -> None:
+        if where is not None and line is not None:
+            where = f"{where}:{line}"
+        super().__init__(message, hint=hint, where=where)
+        self.line = line

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import argparse
 
-_AREAS = ("core.cli.chain", "core.cli.config", "core.cli.deploy")
+_AREAS = ("core.cli.chain", "core.cli.config", "core.cli.deploy", "core.cli.site")
 
 EXIT_INTERRUPTED = 130
 """Ctrl-C (SIGINT): 128 + 2, the shell's convention."""
