@@ -605,7 +605,49 @@ def _check_top_level(col: _Collector, data: Mapping[str, Any], release: EdgeRele
         _url(col, data["additional_info"], "additional_info", schemes=("file",))
 
 
+_PULL_POLICIES = ("on-create", "never")
+
+
+def _check_agent(col: _Collector, agent: Any) -> None:
+    """``[agent]`` as the runtime's ``ModuleSpec`` reads it (Azure/iotedge:
+    edgelet/edgelet-settings/src/module/mod.rs, docker/config.rs): name, type and
+    ``[agent.config]`` with image are required; ``env`` maps names to strings."""
+    if not isinstance(agent, Mapping):
+        return  # the runtime falls back to its default agent (rtcfg accepts it)
+    _string(col, agent, "name", "agent", required=True)
+    _string(col, agent, "type", "agent", required=True)
+    policy = agent.get("imagePullPolicy")
+    if policy is not None and policy not in _PULL_POLICIES:
+        col.add("error", "agent.imagePullPolicy", f"agent.imagePullPolicy {policy!r} is not "
+                "known", 'Use "on-create" or "never".')
+    config = agent.get("config")
+    if not isinstance(config, Mapping):
+        col.add("error", "agent" if config is None else "agent.config",
+                "[agent.config] is missing or not a table",
+                'Add [agent.config] with image = "mcr.microsoft.com/azureiotedge-agent:1.6".')
+    else:
+        _string(col, config, "image", "agent.config", required=True)
+        auth = config.get("auth")
+        if isinstance(auth, Mapping):
+            for key in ("username", "password", "serveraddress"):
+                _string(col, auth, key, "agent.config.auth")
+        elif auth is not None:
+            col.add("error", "agent.config.auth", "agent.config.auth must be a table",
+                    "Write it as [agent.config.auth].")
+    env = agent.get("env")
+    if isinstance(env, Mapping):
+        for name, value in env.items():
+            if not isinstance(value, str):
+                col.add("error", f"agent.env.{name}", f"agent.env.{name} must be a string "
+                        "(the runtime reads [agent.env] as names and text values)",
+                        f'Write it as {name} = "…" (quoted), one line per variable.')
+    elif env is not None:
+        col.add("error", "agent.env", "agent.env must be a table", "Write it as [agent.env].")
+
+
 def _check_runtime_tables(col: _Collector, data: Mapping[str, Any]) -> None:
+    if "agent" in data:
+        _check_agent(col, data["agent"])
     tpm = data.get("tpm")
     if isinstance(tpm, Mapping):
         index = tpm.get("auth_key_index")

@@ -99,3 +99,26 @@ def test_out_of_range_values_are_typed_errors(tmp_path: Path, extra: list[str],
         assert code == 0 and out.exists()
     else:
         assert code == 1 and "error:" in err and not out.exists()
+
+
+@pytest.mark.parametrize(("agent", "key"), [
+    ('[agent]\nname = "edgeAgent"\ntype = "docker"\n[agent.config]\nimage = "x"\n'
+     '[agent.env]\nA = 1\n', "agent.env.A"),
+    ('[agent]\nname = "edgeAgent"\ntype = "docker"\n[agent.config]\nimage = "x"\n'
+     '[agent.env.extra]\nvalue = "v"\n', "agent.env.extra"),
+    ('[agent]\nname = "edgeAgent"\n[agent.config]\nimage = "x"\n', "agent"),
+    ('[agent]\nname = "edgeAgent"\ntype = "docker"\n', "agent"),
+    ('[agent]\nname = "edgeAgent"\ntype = "docker"\nimagePullPolicy = "sometimes"\n'
+     '[agent.config]\nimage = "x"\n', "agent.imagePullPolicy"),
+])
+def test_agent_table_is_read_as_the_runtime_reads_it(agent: str, key: str) -> None:
+    text = MANUAL + "\n" + agent
+    findings = [f for f in check_config_toml(text, release("1.6")) if f.severity == "error"]
+    assert [f.key for f in findings] == [key]
+    assert not verdict(text).ok  # and the runtime refuses the same file
+
+
+def test_a_whole_agent_table_is_valid() -> None:
+    text = (MANUAL + '\n[agent]\nname = "edgeAgent"\ntype = "docker"\n'
+            'imagePullPolicy = "never"\n[agent.config]\nimage = "x"\n[agent.env]\nA = "b"\n')
+    assert not [f for f in check_config_toml(text, release("1.6")) if f.severity == "error"]
