@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import walk_support
 from guitest_support import DialogLog
 from PySide6.QtCore import QSettings
 
@@ -66,3 +67,34 @@ def out_dir(tmp_path: Path) -> Path:
     d = tmp_path / "out"
     d.mkdir()
     return d
+
+
+# ---- keyboard walks (walk_support) ---------------------------------------------------------
+
+
+@pytest.fixture
+def kb() -> walk_support.Keyboard:
+    """The keyboard a walk types on; it counts every key pressed."""
+    return walk_support.Keyboard()
+
+
+@pytest.fixture
+def modals(kb: walk_support.Keyboard) -> Iterator[walk_support.Modals]:
+    """Answers the modal dialogs a walk meets, by keyboard."""
+    m = walk_support.Modals(kb)
+    yield m
+    m.stop()
+
+
+@pytest.fixture
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No known hosts and no remembered inputs: the device is met for the first time."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "home").mkdir()
+
+
+@pytest.fixture(autouse=True)
+def _release_walked_wizards() -> Iterator[None]:
+    yield
+    walk_support.KEPT.clear()

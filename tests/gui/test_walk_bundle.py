@@ -4,47 +4,19 @@ written, nothing applied), speaks of exporting, and never shows the bundle's int
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, focused, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, focused, launch, wait_enabled, wait_page
 
 from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
-_KEEP: list[SetupWizard] = []
 
 
-@pytest.fixture(autouse=True)
-def _release() -> Iterator[None]:
-    yield
-    _KEEP.clear()
 
 
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
-
-
-def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
-    w = SetupWizard(state, remember=False)
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
 
 
 def _to_bundle_target(qtbot: QtBot, w: SetupWizard, kb: Keyboard, modals: Modals,
@@ -70,7 +42,7 @@ def test_bundle_by_keyboard_to_saved_report(qtbot: QtBot, kb: Keyboard, modals: 
                                             tmp_path: Path) -> None:
     out = tmp_path / "out"
     state = WizardState(output_dir=str(out))
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     _to_bundle_target(qtbot, w, kb, modals, FIXTURES / "dps-x509.toml")
     target = w.page(PageId.TARGET)
     nxt = w.button(w.WizardButton.NextButton)
@@ -119,7 +91,7 @@ def test_unprovisioned_config_copy_asks_for_the_devices_config(
     copy = tmp_path / "config.toml"
     copy.write_text('hostname = "edge-device-01"\n')
     state = WizardState(output_dir=str(tmp_path / "out"))
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     _to_bundle_target(qtbot, w, kb, modals, copy)
     target = w.page(PageId.TARGET)
     qtbot.waitUntil(lambda: state.device_state is not None, timeout=10000)

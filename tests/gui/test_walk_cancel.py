@@ -14,7 +14,7 @@ import pytest
 from device.fixtures import Device
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, show, wait_enabled, wait_page
 
 from gui import backend, dialogs
 from gui.state import WizardState
@@ -27,37 +27,11 @@ from core.deploy import deploy
 from core.targets.local import LocalTarget
 
 ROOTS = ("/etc/aziot", "/var/aziot", "/var/lib/aziot")
-_KEEP: list[SetupWizard] = []
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    (tmp_path / "home").mkdir()
-    yield
-    _KEEP.clear()
 
 
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
-
-
-def _show(qtbot: QtBot, w: SetupWizard) -> SetupWizard:
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
 
 
 # -- this computer, against the deploy tests' sandbox (apply made slow) -------------------------
@@ -84,7 +58,7 @@ def _local_deploy(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbo
     w = SetupWizard(state, remember=False)
     w.ensure_pages()
     w.setStartId(PageId.DEPLOY)  # the plan's paths live in the sandbox, not /etc/aziot
-    return _show(qtbot, w)
+    return show(qtbot, w)
 
 
 def _apply_running(page: Any) -> bool:
@@ -160,7 +134,7 @@ def _walk_to_deploy(qtbot: QtBot, kb: Keyboard, modals: Modals, device: Device,
                     tmp_path: Path) -> SetupWizard:
     account = device.accounts["edgeadmin"]
     state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id")
-    w = _show(qtbot, SetupWizard(state, remember=False))
+    w = show(qtbot, SetupWizard(state, remember=False))
     nxt = w.button(w.WizardButton.NextButton)
     for page_id in (PageId.CHAIN, PageId.DEVICE, PageId.TARGET):
         wait_enabled(qtbot, nxt, modals)
@@ -242,7 +216,7 @@ def test_stop_connecting_to_a_device_that_does_not_answer(
         port = silent.getsockname()[1]
         state = WizardState(output_dir=str(tmp_path / "out"), edge_ca_method="quickstart",
                             host="127.0.0.1", port=port, user="edgeadmin")
-        w = _show(qtbot, SetupWizard(state, remember=False))
+        w = show(qtbot, SetupWizard(state, remember=False))
         nxt = w.button(w.WizardButton.NextButton)
         for page_id in (PageId.DEVICE, PageId.TARGET):
             wait_enabled(qtbot, nxt, modals)

@@ -4,47 +4,14 @@ the busy bar is not a frozen "0%"; Stop during generation; import list keys."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, focused, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, focused, launch, wait_enabled, wait_page
 
 from gui.state import WizardState
-from gui.wizard import PageId, SetupWizard
-
-_KEEP: list[SetupWizard] = []
-
-
-@pytest.fixture(autouse=True)
-def _release() -> Iterator[None]:
-    yield
-    _KEEP.clear()
-
-
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
-
-
-def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
-    w = SetupWizard(state, remember=False)
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
+from gui.wizard import PageId
 
 
 def _demo_folders(out: Path) -> list[Path]:
@@ -55,7 +22,7 @@ def test_demo_chain_is_made_once_and_replaced_only_when_needed(
         qtbot: QtBot, kb: Keyboard, modals: Modals, tmp_path: Path) -> None:
     out = tmp_path / "out"
     state = WizardState(output_dir=str(out))
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.CHAIN, modals)
     chain_page = w.page(PageId.CHAIN)
@@ -94,7 +61,7 @@ def test_demo_pfx_kept_only_with_a_password(qtbot: QtBot, kb: Keyboard, modals: 
                                             tmp_path: Path) -> None:
     out = tmp_path / "out"
     state = WizardState(output_dir=str(out), key_password="chosen-by-the-user")
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.CHAIN, modals)
     wait_enabled(qtbot, w.button(w.WizardButton.NextButton), modals)
@@ -106,7 +73,7 @@ def test_generation_shows_busy_not_zero_percent_and_can_be_stopped(
         qtbot: QtBot, kb: Keyboard, modals: Modals, tmp_path: Path) -> None:
     out = tmp_path / "out"
     state = WizardState(output_dir=str(out), key_type="rsa-4096")
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.CHAIN, modals)
     page = w.page(PageId.CHAIN)

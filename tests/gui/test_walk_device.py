@@ -7,52 +7,23 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from device.fixtures import Device
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, Stopwatch, focused, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, Stopwatch, focused, launch, wait_enabled, wait_page
 
 from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard
 
 ROOTS = ("/etc/aziot", "/var/aziot", "/var/lib/aziot")
-_KEEP: list[SetupWizard] = []
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No known hosts and no remembered inputs: the device is met for the first time."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    (tmp_path / "home").mkdir()
-    yield
-    _KEEP.clear()
 
 
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
-
-
-def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
-    w = SetupWizard(state, remember=False)
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
 
 
 def _nav(w: SetupWizard, which: str) -> object:
@@ -121,7 +92,7 @@ def test_demo_chain_ssh_deploy_by_keyboard_to_saved_report(
         qtbot: QtBot, kb: Keyboard, modals: Modals, device15: Device, tmp_path: Path) -> None:
     clock = Stopwatch()
     state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id")
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     _to_target(qtbot, w, kb, modals)
     assert focused() is w.page(PageId.TARGET).kinds.checkedButton()  # type: ignore[attr-defined]
     _type_connection(kb, device15, "edgeadmin")
@@ -187,7 +158,7 @@ def test_preview_shows_the_certificates_now_and_after(
     """A second run replaces the edge CA the first one installed: the preview shows both,
     side by side, and never says "No change" although config.toml itself stays the same."""
     first = WizardState(output_dir=str(tmp_path / "out1"), device_id="edge-device-01-id")
-    w1 = _launch(qtbot, first)
+    w1 = launch(qtbot, first)
     _walk_to_preview(qtbot, w1, kb, modals, device15)
     _deploy(qtbot, w1, kb, modals)
     wait_enabled(qtbot, _nav(w1, "NextButton"), modals, timeout=120000)  # type: ignore[arg-type]
@@ -195,7 +166,7 @@ def test_preview_shows_the_certificates_now_and_after(
     w1.close()
 
     second = WizardState(output_dir=str(tmp_path / "out2"), device_id="edge-device-01-id")
-    w2 = _launch(qtbot, second)
+    w2 = launch(qtbot, second)
     _walk_to_preview(qtbot, w2, kb, modals, device15, first_contact=False)
     qtbot.waitUntil(lambda: second.plan is not None, timeout=60000)
     preview = w2.page(PageId.PREVIEW)
@@ -221,7 +192,7 @@ def test_unprovisioned_device_is_flagged_on_the_target_page(
     device15.write("/etc/aziot/config.toml", b'hostname = "edge-device-01"\n', mode=0o600,
                    owner="root", group="root")
     state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id")
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     _to_target(qtbot, w, kb, modals)
     _type_connection(kb, device15, "edgeadmin")
     _connect(qtbot, w, kb, modals)
@@ -244,7 +215,7 @@ def test_preview_waits_for_a_chain_remade_for_the_devices_release(
     the preview opened meanwhile plans as soon as it is ready instead of giving up."""
     state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id",
                         release_key="1.4", key_type="rsa-4096")
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     _to_target(qtbot, w, kb, modals)
     _type_connection(kb, device15, "edgeadmin")
     _connect(qtbot, w, kb, modals)

@@ -10,51 +10,24 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, focused, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, focused, launch, show, wait_enabled, wait_page
 
 from core import errors
 from gui import dialogs
 from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard, settings
 
-_KEEP: list[SetupWizard] = []
 CHAINS = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-@pytest.fixture(autouse=True)
-def _release() -> Iterator[None]:
-    yield
-    _KEEP.clear()
 
 
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
-
-
-def _launch(qtbot: QtBot, state: WizardState | None = None, *, remember: bool = False
-            ) -> SetupWizard:
-    w = SetupWizard(state, remember=remember)
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
 
 
 def test_alt_letters_never_type_into_a_field(qtbot: QtBot, kb: Keyboard,
@@ -62,7 +35,7 @@ def test_alt_letters_never_type_into_a_field(qtbot: QtBot, kb: Keyboard,
     """An Alt+letter with no enabled mnemonic (unassigned, or its checkbox disabled) is
     dropped; before, Qt typed the letter into the focused field."""
     state = WizardState(edge_ca_method="quickstart", auto_renew=False, release_key="1.2")
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.DEVICE, modals)
     page = w.page(PageId.DEVICE)
@@ -88,13 +61,9 @@ def test_every_label_mnemonic_focuses_its_field(qtbot: QtBot, kb: Keyboard, pid:
     state = WizardState(output_dir=str(tmp_path / "out"), chain_mode="issue",
                         edge_ca_method="files", target_kind="bundle")
     w = SetupWizard(state, remember=False)
-    qtbot.addWidget(w)
-    _KEEP.append(w)
     w.ensure_pages()
     w.setStartId(pid)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    show(qtbot, w)
     page = w.page(pid)
     checked = 0
     for label in page.findChildren(QLabel):
@@ -111,7 +80,7 @@ def test_every_label_mnemonic_focuses_its_field(qtbot: QtBot, kb: Keyboard, pid:
 
 def test_focus_starts_on_the_checked_choice(qtbot: QtBot, kb: Keyboard,
                                             modals: Modals) -> None:
-    w = _launch(qtbot, WizardState(release_key="1.4", edge_ca_method="quickstart",
+    w = launch(qtbot, WizardState(release_key="1.4", edge_ca_method="quickstart",
                                    target_kind="local"))
     qtbot.waitUntil(lambda: focused() is not None)
     version = w.page(PageId.VERSION)
@@ -134,7 +103,7 @@ def test_delete_key_removes_the_selected_import_file(qtbot: QtBot, kb: Keyboard,
         f.write_text("not a certificate\n")
     state = WizardState(output_dir=str(tmp_path / "out"), chain_mode="import",
                         import_files=[str(f) for f in files])
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.CHAIN, modals)
     page = w.page(PageId.CHAIN)
@@ -163,7 +132,7 @@ def test_focus_returns_to_the_field_a_password_was_asked_for(
                         ca_cert_file=str(files.intermediate_cert),
                         ca_key_file=str(files.intermediate_key),
                         ca_chain_file=str(files.root_cert))
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.CHAIN, modals)
     page = w.page(PageId.CHAIN)
@@ -185,7 +154,7 @@ def test_focus_returns_to_the_field_a_password_was_asked_for(
 
 
 def test_enter_refuses_an_unknown_host_key(qtbot: QtBot, kb: Keyboard, modals: Modals) -> None:
-    w = _launch(qtbot)
+    w = launch(qtbot)
     answers: list[bool] = []
     modals.expect_keys("First connection to", "Enter")
     QTimer.singleShot(0, lambda: answers.append(
@@ -216,7 +185,7 @@ def test_error_titles_are_words_not_class_names() -> None:
 def test_release_11_pages_say_device_ca(qtbot: QtBot, kb: Keyboard, modals: Modals,
                                         tmp_path: Path) -> None:
     state = WizardState(release_key="1.1", output_dir=str(tmp_path / "out"))
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     nxt = w.button(w.WizardButton.NextButton)
     for pid in (PageId.CHAIN, PageId.DEVICE):
         wait_enabled(qtbot, nxt, modals)
@@ -235,7 +204,7 @@ def test_release_11_pages_say_device_ca(qtbot: QtBot, kb: Keyboard, modals: Moda
 def test_own_ca_fields_come_back_however_they_were_filled(
         qtbot: QtBot, kb: Keyboard, modals: Modals, tmp_path: Path) -> None:
     QSettings("edgecert", "edgecert").clear()
-    w = _launch(qtbot, WizardState(chain_mode="issue", output_dir=str(tmp_path / "o")),
+    w = launch(qtbot, WizardState(chain_mode="issue", output_dir=str(tmp_path / "o")),
                 remember=True)
     w.state.chain_mode = "issue"
     kb.alt("n")
@@ -247,7 +216,7 @@ def test_own_ca_fields_come_back_however_they_were_filled(
     kb.alt("h")
     kb.type("/srv/pki/chain.pem")
     w.close()
-    again = _launch(qtbot, remember=True)
+    again = launch(qtbot, remember=True)
     again.next()
     page2 = again.page(PageId.CHAIN)
     assert (page2.ca_cert.text(), page2.ca_key.text(),  # type: ignore[attr-defined]
@@ -263,7 +232,7 @@ def test_a_second_launch_brings_the_first_to_the_front(qtbot: QtBot, tmp_path: P
     settings_file = settings().fileName()
     first = claim(settings_file)
     assert first is not None
-    w = _launch(qtbot)
+    w = launch(qtbot)
     first.window = w
     w.showMinimized()
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -285,7 +254,7 @@ def test_a_second_launch_brings_the_first_to_the_front(qtbot: QtBot, tmp_path: P
 def test_no_chain_ready_beside_an_empty_chain_view(qtbot: QtBot, kb: Keyboard, modals: Modals,
                                                    tmp_path: Path) -> None:
     state = WizardState(output_dir=str(tmp_path / "out"))
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.CHAIN, modals)
     page = w.page(PageId.CHAIN)
@@ -301,7 +270,7 @@ def test_target_page_words_and_places_per_kind(qtbot: QtBot, kb: Keyboard, modal
                                               tmp_path: Path) -> None:
     state = WizardState(output_dir=str(tmp_path / "out"), edge_ca_method="quickstart",
                         platform="eflow")
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     nxt = w.button(w.WizardButton.NextButton)
     for pid in (PageId.DEVICE, PageId.TARGET):
         wait_enabled(qtbot, nxt, modals)

@@ -5,14 +5,13 @@ files, a CSR signed by an external CA (openssl), all exported as a bundle; and t
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from device.fixtures import Device
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, focused, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, focused, launch, wait_enabled, wait_page
 
 from core.chain import generate_demo_chain
 from core.versions import release
@@ -20,38 +19,11 @@ from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
-_KEEP: list[SetupWizard] = []
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    (tmp_path / "home").mkdir()
-    yield
-    _KEEP.clear()
 
 
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
-
-
-def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
-    w = SetupWizard(state, remember=False)
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
 
 
 def _finish_with_report(qtbot: QtBot, w: SetupWizard, kb: Keyboard, modals: Modals,
@@ -167,7 +139,7 @@ def test_chain_path_by_keyboard_to_a_saved_report(path: str, qtbot: QtBot, kb: K
     state = WizardState(output_dir=str(tmp_path / "out"), chain_mode="demo")
     if path == "import":  # the files given last time (remembered), loaded by keyboard
         state.import_files = _given_files(tmp_path)
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.CHAIN, modals)
     qtbot.waitUntil(lambda: state.chain is not None, timeout=60000)  # the demo, first
@@ -190,7 +162,7 @@ def test_eflow_vm_by_keyboard_to_a_saved_report(qtbot: QtBot, kb: Keyboard, moda
                                                device15: Device, tmp_path: Path) -> None:
     account = device15.accounts["iotedge-user"]
     state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id")
-    w = _launch(qtbot, state)
+    w = launch(qtbot, state)
     kb.alt("e")  # EFLOW on the version page
     qtbot.waitUntil(lambda: state.platform == "eflow", timeout=2000)
     nxt = w.button(w.WizardButton.NextButton)

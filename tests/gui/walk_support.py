@@ -18,6 +18,28 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
+from gui.state import WizardState
+from gui.wizard import SetupWizard
+
+KEPT: list[QWidget] = []
+"""Wizards a walk showed, kept alive to the end of the test (``conftest`` clears it)."""
+
+
+def show(qtbot: QtBot, w: SetupWizard) -> SetupWizard:
+    """Show ``w`` as a launched application would, active and ready for keys."""
+    qtbot.addWidget(w)
+    KEPT.append(w)
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    return w
+
+
+def launch(qtbot: QtBot, state: WizardState | None = None, *, remember: bool = False
+           ) -> SetupWizard:
+    """A new wizard over ``state``, shown and active (what starting the app does)."""
+    return show(qtbot, SetupWizard(state, remember=remember))
+
 
 def _window() -> QWindow:
     app = QApplication.instance()
