@@ -36,7 +36,6 @@ from gui.backend.plan import (
     describe_preview,
     make_preview,
     plan_request,
-    preview_diff,
     preview_plan,
     preview_warnings,
 )
@@ -99,7 +98,6 @@ __all__ = [
     "make_preview",
     "open_target",
     "plan_request",
-    "preview_diff",
     "preview_plan",
     "preview_warnings",
     "read_config_copy",

@@ -11,6 +11,7 @@ from gui.backend.settings import SettingsRequest, cert_settings, settings_reques
 from gui.state import WizardState
 
 if TYPE_CHECKING:
+    from core.config.diff import SideBySide
     from core.versions import Platform
 
 
@@ -34,12 +35,15 @@ def plan_request(state: WizardState) -> PlanRequest:
 
 @dataclass(frozen=True)
 class Preview:
-    """The plan and its config diff, redacted for display."""
+    """The plan and its config diff; only redacted text is ever shown."""
 
     plan: Any
     unified: str
+    """The unified diff, redacted by core."""
     before: str = field(repr=False)
+    """The device's config text now (real, never shown: ``side`` is what the view shows)."""
     after: str = field(repr=False)
+    """The config text after Deploy (real, never shown)."""
     config_path: str = ""
     new_file: bool = False
     certs: tuple[Any, ...] = ()
@@ -49,13 +53,19 @@ class Preview:
     def certs_changed(self) -> bool:
         return any(c.changed for c in self.certs)
 
+    @property
+    def side(self) -> SideBySide:
+        """Before and after aligned on the real text, each row redacted (the side-by-side view)."""
+        from core.config.diff import side_by_side
+
+        return side_by_side(None if self.new_file else self.before, self.after)
+
 
 def make_preview(req: PlanRequest) -> Preview:
     """Build the plan with core (no I/O) and the redacted diff the preview shows."""
     from core.deploy.preflight import load_inputs, plan_deploy
 
     planning = _core("core.config.planning")
-    diff = _core("core.config.diff")
     release = _core("core.versions").release(req.release_key)
     settings = cert_settings(req.settings, req.platform, req.chain)
     chain = req.chain if req.settings.method == "files" else None
@@ -74,8 +84,8 @@ def make_preview(req: PlanRequest) -> Preview:
                        device_folders=folders).plan
     before = "" if plan.config.before is None else plan.config.before.decode("utf-8", "replace")
     after = plan.config.after.decode("utf-8", "replace")
-    return Preview(plan=plan, unified=planning.plan_diff(plan), before=diff.redact(before),
-                   after=diff.redact(after), config_path=plan.config.path,
+    return Preview(plan=plan, unified=planning.plan_diff(plan), before=before,
+                   after=after, config_path=plan.config.path,
                    new_file=plan.config.before is None, certs=_cert_changes(req, release))
 
 
@@ -109,10 +119,6 @@ def describe_preview(preview: Preview) -> str:
              else "")
     return (f"{preview.config_path}: {state}; {n} file(s) to install; "
             f"{len(plan.apply)} apply and {len(plan.check)} check command(s).{certs}")
-
-
-def preview_diff(preview: Preview) -> tuple[str, str, str]:
-    return preview.unified, preview.before, preview.after
 
 
 def preview_plan(preview: Any) -> Any:

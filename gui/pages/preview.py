@@ -108,12 +108,12 @@ class PreviewPage(Page):
     def _show(self, preview: Any) -> None:
         self.state.plan = preview
         self.status.setText(backend.describe_preview(preview))
-        unified, before, after = backend.preview_diff(preview)
+        unified = preview.unified
         if not unified.strip():
             unified = (f"{preview.config_path} itself is unchanged: it already names the same "
                        "files." + ("\nThe certificates in those files are replaced: see "
                                    "Certificates." if preview.certs_changed else ""))
-        self.diff.set_diff(unified, before, after)
+        self.diff.show_diff(unified, preview.side)
         self._show_certs(preview)
         self.checklist.set_plan(backend.preview_plan(preview))
         warnings = backend.preview_warnings(preview)
