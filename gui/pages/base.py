@@ -11,15 +11,16 @@ from core.progress import CancelToken
 from gui import workers
 
 if TYPE_CHECKING:
+    from gui.shared import Shared
     from gui.state import WizardState
-    from gui.wizard import SetupWizard
 
 
 class Page(QWizardPage):
     """A wizard page whose Next is blocked while its own background jobs run."""
 
-    def __init__(self, title: str, subtitle: str = "") -> None:
+    def __init__(self, shared: Shared, title: str, subtitle: str = "") -> None:
         super().__init__()
+        self.shared = shared
         # Fill the wizard's height (QWizard gives a page without expanding items its hint).
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.setTitle(title)
@@ -29,16 +30,8 @@ class Page(QWizardPage):
 
     # -- wiring ------------------------------------------------------------------------------
     @property
-    def wiz(self) -> SetupWizard:
-        from gui.wizard import SetupWizard
-
-        w = self.wizard()
-        assert isinstance(w, SetupWizard)
-        return w
-
-    @property
     def state(self) -> WizardState:
-        return self.wiz.state
+        return self.shared.state
 
     # -- background work ---------------------------------------------------------------------
     def run(
@@ -83,6 +76,16 @@ class Page(QWizardPage):
     def loses_work_on_cancel(self) -> bool:
         """Whether closing the wizard now would throw away something (asked before closing)."""
         return self.busy
+
+    def close_question(self) -> str:
+        """What to ask before closing on this page (empty: close without asking)."""
+        if self.loses_work_on_cancel():
+            return "Work in progress will be stopped and its results discarded. Close anyway?"
+        return ""
+
+    def intercept_cancel(self) -> bool:
+        """Handle Cancel or closing here instead (True: the wizard stays open)."""
+        return False
 
     def refresh(self) -> None:
         """Re-read the state into the widgets (after Back, or restored settings)."""

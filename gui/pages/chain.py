@@ -31,6 +31,7 @@ from core.errors import CancelledError, PasswordRequiredError, WrongPasswordErro
 from core.progress import CancelToken, ProgressEvent
 from gui import backend, dialogs
 from gui.pages.base import Page, buddy_label, note
+from gui.shared import Shared
 from gui.state import CHAIN_MODES, ChainMode
 from gui.widgets.chain_view import ChainView
 from gui.widgets.file_inputs import CERT_FILTER, DropList, PathEdit, PathLabel, file_row
@@ -55,8 +56,9 @@ KEY_TYPES = (("EC P-256 (fast, recommended)", "ec-p256"), ("EC P-384", "ec-p384"
 
 
 class ChainPage(Page):
-    def __init__(self) -> None:
+    def __init__(self, shared: Shared) -> None:
         super().__init__(
+            shared,
             "Certificate chain",
             "Root → intermediate → edge CA. Errors must be fixed before going on; warnings "
             "are for your judgement.",
@@ -64,6 +66,8 @@ class ChainPage(Page):
         self.setObjectName("chainPage")
         self._generation = 0
         self._cancel: CancelToken | None = None
+        shared.release_changed.connect(self.revalidate)
+        self.completeChanged.connect(lambda: shared.set_chain_busy(self.busy))
 
         # -- mode choice
         self.modes = QButtonGroup(self)

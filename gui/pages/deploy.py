@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QVBoxLayout,
+    QWizard,
 )
 
 from core.deploy import DeployFailedError
@@ -25,6 +26,7 @@ from core.errors import CancelledError, DeployError, DriftError, RollbackError
 from core.progress import CancelToken, ProgressEvent
 from gui import backend, dialogs
 from gui.pages.base import Page
+from gui.shared import Shared
 from gui.widgets.plan_checklist import PlanChecklist, phase_of
 
 DeviceEnded = Literal["", "before", "after", "unknown"]
@@ -58,8 +60,9 @@ class DeployPage(Page):
     finished = Signal()
     """The deploy (or export) ended, whichever way."""
 
-    def __init__(self) -> None:
-        super().__init__("Deploy", "Stop is safe at any time: whatever was changed is put back.")
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared, "Deploy",
+                         "Stop is safe at any time: whatever was changed is put back.")
         self.setObjectName("deployPage")
         self.checklist = PlanChecklist()
         self.progress = QProgressBar()
@@ -142,7 +145,12 @@ class DeployPage(Page):
         self.run(backend.deploy, backend.target_request(self.state), self.state.plan,
                  on_success=self._done, on_failure=self._failed, on_progress=self._progressed,
                  cancel=self._cancel)
-        self.wiz.button(self.wiz.WizardButton.CancelButton).setEnabled(True)
+        self._enable_cancel(True)
+
+    def _enable_cancel(self, on: bool) -> None:
+        wizard = self.wizard()
+        if wizard is not None:
+            wizard.button(QWizard.WizardButton.CancelButton).setEnabled(on)
 
     def retry(self) -> None:
         """Deploy the same plan again after a failure (core re-reads the device first)."""
@@ -154,18 +162,12 @@ class DeployPage(Page):
     def _preview_commits(self, commit: bool) -> None:
         """The preview is the point of no return while a deploy runs; after a failure the
         technician may go Back to fix the cause."""
-        from gui.wizard import PageId
-
-        preview = self.wiz.page(PageId.PREVIEW)
-        if preview.isCommitPage() != commit:
-            preview.setCommitPage(commit)
+        self.shared.commit_point.emit(commit)
         self.completeChanged.emit()  # the wizard re-reads whether Back is allowed
 
     def cleanupPage(self) -> None:
         # Back to the preview: Deploy is its button again.
-        from gui.wizard import PageId
-
-        self.wiz.page(PageId.PREVIEW).setCommitPage(True)
+        self.shared.commit_point.emit(True)
         super().cleanupPage()
 
     # -- progress ----------------------------------------------------------------------------
@@ -221,7 +223,7 @@ class DeployPage(Page):
         self.banner.setText("✔ " + text)
         self.banner.setStyleSheet(_GREEN)
         self._ended()
-        self.wiz.button(self.wiz.WizardButton.CancelButton).setEnabled(False)
+        self._enable_cancel(False)
 
     def _failed(self, exc: BaseException) -> None:
         self.checklist.set_all("failed", only="running")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from core.versions import catalog
 from gui import backend
 from gui.pages.base import Page, note
+from gui.shared import Shared
 from gui.state import EdgeCaMethod
 
 METHODS: tuple[tuple[EdgeCaMethod, str, str], ...] = (
@@ -42,8 +43,8 @@ def _parent(path: str, platform: str) -> str:
 
 
 class DevicePage(Page):
-    def __init__(self) -> None:
-        super().__init__("Device settings",
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared, "Device settings",
                          "Where the device keeps the files and how its edge CA is managed.")
         self.setObjectName("devicePage")
         self._problems: dict[str, str] = {}

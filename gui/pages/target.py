@@ -33,6 +33,7 @@ from core.errors import (
 )
 from gui import backend, dialogs
 from gui.pages.base import Page, buddy_label, note
+from gui.shared import Shared
 from gui.state import TARGET_KINDS, TargetKind
 from gui.widgets.file_inputs import PathEdit
 
@@ -71,8 +72,8 @@ KIND_TEXT: dict[TargetKind, tuple[str, str]] = {
 
 
 class TargetPage(Page):
-    def __init__(self) -> None:
-        super().__init__("Target",
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared, "Target",
                          "Where the chain goes. Nothing is changed on the device before Deploy; "
                          "this page only reads its current state.")
         self.setObjectName("targetPage")
@@ -409,11 +410,9 @@ class TargetPage(Page):
             self.state.release_key = version
             self.state.forget_plan()
             self.state.assume_release = False
-            chain_page = self.wiz.page(1)  # PageId.CHAIN: check the chain against its rules
-            revalidate = getattr(chain_page, "revalidate", None)
-            if callable(revalidate) and self.state.chain is not None:
+            if self.state.chain is not None:
                 message += " The certificate chain is checked again for that version."
-                revalidate()
+            self.shared.release_changed.emit()  # the chain is checked against its rules
         self.status.setText(message)
         self._show_device_state()
         self.completeChanged.emit()
