@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from gui.backend.chain import ChainOutcome
-from gui.backend.common import _core
 from gui.backend.settings import SettingsRequest, cert_settings, settings_request
+from gui.backend.target import ConfigCopy
 from gui.state import WizardState
 
 if TYPE_CHECKING:
     from core.config.diff import SideBySide
-    from core.versions import Platform
+    from core.deploy.compare import CertChange, CertSide
+    from core.deploy.state import DeviceState
+    from core.plan import Plan
+    from core.versions import EdgeRelease, Platform
 
 
 @dataclass(frozen=True)
@@ -21,9 +24,9 @@ class PlanRequest:
     platform: str
     chain: ChainOutcome | None
     settings: SettingsRequest
-    device: Any
+    device: DeviceState | ConfigCopy | None
     target_kind: str
-    device_certs: tuple[Any, ...] = ()
+    device_certs: tuple[tuple[str, CertSide], ...] = ()
 
 
 def plan_request(state: WizardState) -> PlanRequest:
@@ -37,7 +40,7 @@ def plan_request(state: WizardState) -> PlanRequest:
 class Preview:
     """The plan and its config diff; only redacted text is ever shown."""
 
-    plan: Any
+    plan: Plan
     unified: str
     """The unified diff, redacted by core."""
     before: str = field(repr=False)
@@ -46,7 +49,7 @@ class Preview:
     """The config text after Deploy (real, never shown)."""
     config_path: str = ""
     new_file: bool = False
-    certs: tuple[Any, ...] = ()
+    certs: tuple[CertChange, ...] = ()
     """``core.deploy.compare.CertChange`` per role: the device now, and after Deploy."""
 
     @property
@@ -63,10 +66,11 @@ class Preview:
 
 def make_preview(req: PlanRequest) -> Preview:
     """Build the plan with core (no I/O) and the redacted diff the preview shows."""
+    from core.config.planning import plan_diff
     from core.deploy.preflight import load_inputs, plan_deploy
+    from core.versions import release as find_release
 
-    planning = _core("core.config.planning")
-    release = _core("core.versions").release(req.release_key)
+    release = find_release(req.release_key)
     settings = cert_settings(req.settings, req.platform, req.chain)
     chain = req.chain if req.settings.method == "files" else None
     # The same pre-flight as the CLI: role checks, the chain check, the bytes to install.
@@ -80,23 +84,23 @@ def make_preview(req: PlanRequest) -> Preview:
         if chain is not None else ()
     plan = plan_deploy(inputs, release=release, platform=cast("Platform", req.platform),
                        settings=settings,
-                       current_config=getattr(req.device, "config", None),
+                       current_config=req.device.config if req.device is not None else None,
                        device_folders=folders).plan
     before = "" if plan.config.before is None else plan.config.before.decode("utf-8", "replace")
     after = plan.config.after.decode("utf-8", "replace")
-    return Preview(plan=plan, unified=planning.plan_diff(plan), before=before,
+    return Preview(plan=plan, unified=plan_diff(plan), before=before,
                    after=after, config_path=plan.config.path,
                    new_file=plan.config.before is None, certs=_cert_changes(req, release))
 
 
-def _cert_changes(req: PlanRequest, release: Any) -> tuple[Any, ...]:
+def _cert_changes(req: PlanRequest, release: EdgeRelease) -> tuple[CertChange, ...]:
     """The edge CA and trust bundle the device has now beside what Deploy installs."""
     from core.deploy import compare
     from gui.backend.settings import device_file_paths
 
     ca = release.ca_term
     s = req.settings
-    after: list[tuple[str, Any]] = []
+    after: list[tuple[str, CertSide]] = []
     if s.method == "files" and req.chain is not None:
         cert, _key, bundle = device_file_paths(req.release_key, req.platform, s.cert_dir,
                                                s.key_dir)
@@ -119,13 +123,3 @@ def describe_preview(preview: Preview) -> str:
              else "")
     return (f"{preview.config_path}: {state}; {n} file(s) to install; "
             f"{len(plan.apply)} apply and {len(plan.check)} check command(s).{certs}")
-
-
-def preview_plan(preview: Any) -> Any:
-    return getattr(preview, "plan", preview)
-
-
-def preview_warnings(preview: Any) -> tuple[str, ...]:
-    return tuple(getattr(preview_plan(preview), "warnings", ()))
-
-

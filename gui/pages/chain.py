@@ -508,8 +508,8 @@ class ChainPage(Page):
         self.state.chain = outcome
         self.state.findings = outcome.findings
         self.state.forget_plan()
-        errors = sum(1 for f in outcome.findings if backend.severity(f) == "error")
-        warnings = sum(1 for f in outcome.findings if backend.severity(f) == "warning")
+        errors = sum(1 for f in outcome.findings if f.severity == "error")
+        warnings = sum(1 for f in outcome.findings if f.severity == "warning")
         if errors:
             self.status.setText(f"{errors} error(s) must be fixed before going on.")
         else:

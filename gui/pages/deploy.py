@@ -113,7 +113,6 @@ class DeployPage(Page):
 
     def _start(self) -> None:
         self.state.deploy_report = None
-        self.state.check_report = None
         self.outcome = ""
         self.ended = ""
         self._stop_asked = False
@@ -131,8 +130,8 @@ class DeployPage(Page):
             self.setTitle("Deploy")
             self.setSubTitle("Stop is safe at any time: whatever was changed on the device is "
                              "put back.")
-        plan = backend.preview_plan(self.state.plan)
-        self.checklist.set_plan(plan)
+        preview = self.state.plan
+        self.checklist.set_plan(preview.plan if preview is not None else None)
         self.progress.setRange(0, max(1, len(self.checklist.rows)))
         self.progress.setValue(0)
         self._cancel = CancelToken()

@@ -119,8 +119,8 @@ class PreviewPage(Page):
                                    "Certificates." if preview.certs_changed else ""))
         self.diff.show_diff(unified, preview.side)
         self._show_certs(preview)
-        self.checklist.set_plan(backend.preview_plan(preview))
-        warnings = backend.preview_warnings(preview)
+        self.checklist.set_plan(preview.plan)
+        warnings = preview.plan.warnings
         self.warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
         self.completeChanged.emit()
 
