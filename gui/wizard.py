@@ -99,9 +99,7 @@ class SetupWizard(QWizard):
         page = self.currentPage()
         if not isinstance(page, Page):
             return
-        from core.versions import catalog
-
-        page.use_ca_term(catalog()[self.state.release_key].ca_term)
+        page.use_ca_term(self.state.release.ca_term)
         # After QWizard focused the page's first widget: focus where the technician starts.
         QTimer.singleShot(0, page, page.focus_start)  # dropped if the page is gone
 

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.versions import catalog
 from gui import backend
 from gui.pages.base import Page, note
 from gui.shared import Shared
@@ -201,7 +200,7 @@ class DevicePage(Page):
 
     def _update_visibility(self) -> None:
         s = self.state
-        rel = catalog()[s.release_key]
+        rel = s.release
         method = s.edge_ca_method
         est_button = self.methods.button(2)
         est_button.setEnabled(not rel.is_legacy)

@@ -126,5 +126,5 @@ class VersionPage(Page):
         self._show()
 
     def _show(self) -> None:
-        rel = catalog()[self.state.release_key]
+        rel = self.state.release
         self.explanation.setText(explain(rel, self.state.platform))
