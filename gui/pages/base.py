@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget, QWizardPage
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
 
 from core.progress import CancelToken
 from gui import workers
@@ -118,8 +128,6 @@ class Page(QWizardPage):
     def focus_start(self) -> None:
         """Put the keyboard focus where the technician starts on this page: the checked
         choice of the page's first radio group (not the first, unchecked, radio button)."""
-        from PySide6.QtWidgets import QButtonGroup
-
         for group in self.findChildren(QButtonGroup):
             button = group.checkedButton()
             if button is not None and button.isVisibleTo(self) and button.isEnabled():
@@ -141,3 +149,36 @@ def note(text: str, *, object_name: str = "") -> QLabel:
     if object_name:
         label.setObjectName(object_name)
     return label
+
+
+def radio_group(owner: QWidget, title: str,
+                choices: Sequence[tuple[str, str, str]]) -> tuple[QButtonGroup, QGroupBox]:
+    """A titled group of radio buttons, one per ``(object name, text, tooltip)``.
+
+    Button ids are the choices' positions; the group belongs to ``owner``.
+    """
+    group = QButtonGroup(owner)
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    for i, (name, text, tip) in enumerate(choices):
+        button = QRadioButton(text)
+        button.setObjectName(name)
+        if tip:
+            button.setToolTip(tip)
+        group.addButton(button, i)
+        layout.addWidget(button)
+    return group, box
+
+
+def line_edit(name: str, *, tip: str = "", placeholder: str = "",
+              secret: bool = False) -> QLineEdit:
+    """A named line edit with its tooltip and placeholder; ``secret`` hides what is typed."""
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    if tip:
+        edit.setToolTip(tip)
+    if placeholder:
+        edit.setPlaceholderText(placeholder)
+    if secret:
+        edit.setEchoMode(QLineEdit.EchoMode.Password)
+    return edit
