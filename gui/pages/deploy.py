@@ -7,7 +7,7 @@ nothing is marked applied or checked.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Literal
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
-from core.deploy import DeployFailedError
-from core.errors import CancelledError, DeployError, DriftError, RollbackError
+from core.bundle import BundleReport
+from core.deploy import DeployFailedError, DeployReport
+from core.errors import CancelledError, DeployError, DriftError, EdgecertError, RollbackError
 from core.progress import CancelToken, ProgressEvent
 from gui import backend, dialogs
 from gui.pages.base import Page
@@ -195,17 +196,17 @@ class DeployPage(Page):
         self._log(event.message or event.step)
 
     # -- results -------------------------------------------------------------------------------
-    def _done(self, report: Any) -> None:
+    def _done(self, report: DeployReport | BundleReport) -> None:
         self.state.deploy_report = report
         self.outcome = "done"
         self.ended = "after"
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
-        if self.is_bundle:
+        if isinstance(report, BundleReport):
             for row in self.checklist.rows:
                 installs = phase_of(row.key) == "install"
                 self.checklist.set_status(row.key, WRITTEN if installs else NOT_APPLIED)
-            text = (f"Bundle written to {getattr(report, 'path', self.state.bundle_dir)}. "
+            text = (f"Bundle written to {report.path}. "
                     "Nothing was applied: copy it to the device and run install.sh as root.")
             self.step_label.setText("Bundle written.")
         else:
@@ -216,7 +217,7 @@ class DeployPage(Page):
             if self._stop_asked:
                 text += (". The stop came too late to take effect: the deploy had finished, "
                          "the device has the new configuration exactly as previewed")
-            unchanged = getattr(report, "outcome", "") == "already-deployed"
+            unchanged = report.outcome == "already-deployed"
             self.step_label.setText("Nothing to change." if unchanged else "Deployed.")
         self._log(text)
         self.banner.setText("✔ " + text)
@@ -230,7 +231,7 @@ class DeployPage(Page):
         if self.is_bundle:
             self.outcome = "failed"
             self.step_label.setText("The bundle was not written.")
-            hint = getattr(exc, "hint", "")
+            hint = exc.hint if isinstance(exc, EdgecertError) else ""
             text = (f"Export failed: {exc}\nNo bundle was left behind; no device was touched."
                     + (f"\nWhat to do: {hint}" if hint else ""))
             self.banner.setStyleSheet(_RED)
@@ -259,7 +260,7 @@ class DeployPage(Page):
             # Failed before the device was changed (drift, no space for the backup, login…).
             self.outcome = "failed"
             self.step_label.setText("Deploy failed.")
-            hint = getattr(exc, "hint", "")
+            hint = exc.hint if isinstance(exc, EdgecertError) else ""
             untouched = self.ended == "before"
             text = (f"Deploy failed: {exc}" + ("\nThe device was not changed." if untouched
                                                else "")
