@@ -36,6 +36,7 @@ from gui.backend.plan import (
     describe_preview,
     make_preview,
     plan_request,
+    preview_warnings,
 )
 from gui.backend.settings import (
     SettingsRequest,
@@ -96,6 +97,7 @@ __all__ = [
     "make_preview",
     "open_target",
     "plan_request",
+    "preview_warnings",
     "read_config_copy",
     "read_device",
     "release_label",

@@ -123,3 +123,8 @@ def describe_preview(preview: Preview) -> str:
              else "")
     return (f"{preview.config_path}: {state}; {n} file(s) to install; "
             f"{len(plan.apply)} apply and {len(plan.check)} check command(s).{certs}")
+
+
+def preview_warnings(preview: Preview) -> tuple[str, ...]:
+    """What the plan warns about (pre-flight notices included), as the preview lists them."""
+    return preview.plan.warnings

@@ -120,7 +120,7 @@ class PreviewPage(Page):
         self.diff.show_diff(unified, preview.side)
         self._show_certs(preview)
         self.checklist.set_plan(preview.plan)
-        warnings = preview.plan.warnings
+        warnings = backend.preview_warnings(preview)
         self.warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
         self.completeChanged.emit()
 
