@@ -12,7 +12,6 @@ console to print to).
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import itertools
 import os
 import pkgutil
@@ -23,7 +22,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QPixmap
+    from PySide6.QtWidgets import QApplication
 
 _DEMO_NAME = "selftest-device"
 
@@ -102,10 +105,12 @@ def _prepare_qt_environment() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def _app() -> Any:
+def _app() -> QApplication:
     from PySide6.QtWidgets import QApplication
 
-    return QApplication.instance() or QApplication([sys.argv[0]])
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    return app
 
 
 def step_qt_plugins() -> str:
@@ -121,40 +126,7 @@ def step_qt_plugins() -> str:
     return f"platforms: {', '.join(found)}"
 
 
-def _make_wizard() -> Any:
-    """The wizard the app shows, built the way the app builds it."""
-    from PySide6.QtWidgets import QWidget, QWizard
-
-    app_module = importlib.import_module("gui.app")
-    factory = getattr(app_module, "create_window", None)
-    if callable(factory):
-        return factory()
-    try:
-        wizard_module = importlib.import_module("gui.wizard")
-    except ModuleNotFoundError as exc:
-        if exc.name != "gui.wizard":
-            raise
-        raise SelfTestFailed("no wizard: neither gui.app.create_window nor gui.wizard") from exc
-    preferred = getattr(wizard_module, "SetupWizard", None)
-    classes = [preferred] if isinstance(preferred, type) else []
-    classes += [
-        obj
-        for obj in vars(wizard_module).values()
-        if isinstance(obj, type) and issubclass(obj, QWizard) and obj is not QWizard
-    ]
-    if not classes:
-        raise SelfTestFailed("gui.wizard defines no QWizard")
-    try:
-        # The self-test must neither read nor write the technician's remembered inputs.
-        window = classes[0](remember=False)
-    except TypeError:
-        window = classes[0]()
-    if not isinstance(window, QWidget):  # pragma: no cover - guarded by the issubclass above
-        raise SelfTestFailed("the wizard is not a widget")
-    return window
-
-
-def _is_blank(pixmap: Any) -> bool:
+def _is_blank(pixmap: QPixmap) -> bool:
     image = pixmap.toImage().scaled(48, 48)
     colours = {image.pixel(x, y) for x in range(image.width()) for y in range(image.height())}
     return len(colours) < 2
@@ -162,10 +134,11 @@ def _is_blank(pixmap: Any) -> bool:
 
 def step_wizard() -> str:
     """Build the wizard and render the window and each of its pages offscreen."""
-    from PySide6.QtWidgets import QWizard
+    from gui.wizard import SetupWizard
 
     app = _app()
-    window = _make_wizard()
+    # The wizard the app shows; the self-test neither reads nor writes remembered inputs.
+    window = SetupWizard(remember=False)
     try:
         window.show()
         app.processEvents()
@@ -173,17 +146,14 @@ def step_wizard() -> str:
         if rendered.isNull() or _is_blank(rendered):
             raise SelfTestFailed("the wizard window renders blank")
         pages = 0
-        if isinstance(window, QWizard):
-            build_rest = getattr(window, "ensure_pages", None)
-            if callable(build_rest):
-                build_rest()  # pages built after the first paint, built now
-            for page_id in window.pageIds():
-                page = window.page(page_id)
-                page.resize(window.size())
-                shot = page.grab()
-                if shot.isNull():
-                    raise SelfTestFailed(f"page {page_id} ({page.title()!r}) does not render")
-                pages += 1
+        window.ensure_pages()  # pages built after the first paint, built now
+        for page_id in window.pageIds():
+            page = window.page(page_id)
+            page.resize(window.size())
+            shot = page.grab()
+            if shot.isNull():
+                raise SelfTestFailed(f"page {page_id} ({page.title()!r}) does not render")
+            pages += 1
         return f"{type(window).__name__} {rendered.width()}x{rendered.height()}, {pages} pages"
     finally:
         window.close()
@@ -217,14 +187,12 @@ def _verify_links(full_chain: Path) -> int:
     return len(certs)
 
 
-def _demo_chain_with_core(out: Path) -> str | None:
-    """Generate and check a demo chain through the ``edgecert chain`` commands, when present.
+def _demo_chain(out: Path) -> str:
+    """Generate and check a demo chain through the ``edgecert chain`` commands.
 
     Uses the command-line contract (``chain demo`` and ``chain check``) so the self-test follows
     the same path a technician's commands take.
     """
-    if importlib.util.find_spec("core.cli.chain") is None:
-        return None
     code, text = _cli("chain", "demo", "--out", str(out), "--name", _DEMO_NAME,
                       "--key-type", "ec-p256")
     if code != 0:
@@ -247,43 +215,11 @@ def _demo_chain_with_core(out: Path) -> str | None:
     return f"edgecert chain demo + check passed ({links} certificates, links verified)"
 
 
-def _demo_chain_with_cryptography() -> str:
-    """Stand-in until ``core.chain`` exists: root -> edge CA with the bundled crypto backend."""
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.UTC)
-
-    def issue(subject: str, key: Any, issuer: str, signer: Any, pathlen: int) -> x509.Certificate:
-        return (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=pathlen), critical=True)
-            .sign(signer, hashes.SHA256())
-        )
-
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    edge_key = ec.generate_private_key(ec.SECP256R1())
-    root = issue("selftest root", root_key, "selftest root", root_key, 1)
-    edge = issue(f"{_DEMO_NAME}.ca", edge_key, "selftest root", root_key, 0)
-    edge.verify_directly_issued_by(root)
-    return "root -> edge CA signed and verified with cryptography (core.chain not present)"
-
-
 def step_chain() -> str:
     """Generate a demo chain in a temporary folder and validate it."""
     with tempfile.TemporaryDirectory(prefix="edgecert-selftest-") as tmp:
         out = Path(tmp) / "chain"
-        return _demo_chain_with_core(out) or _demo_chain_with_cryptography()
+        return _demo_chain(out)
 
 
 STEPS: tuple[tuple[str, Callable[[], str]], ...] = (

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from core.bundle import BundleReport
+    from core.chain import Finding
+    from core.deploy import DeployReport
+    from core.deploy.compare import CertSide
+    from core.deploy.state import DeviceState
+    from core.versions import EdgeRelease
+    from gui.backend.chain import ChainOutcome
+    from gui.backend.plan import Preview
+    from gui.backend.target import ConfigCopy
 
 ChainMode = Literal["demo", "issue", "csr", "import"]
 TargetKind = Literal["ssh", "eflow", "local", "bundle"]
@@ -88,22 +99,33 @@ class WizardState:
     """SHA256 fingerprint the technician confirmed for ``host`` in this session."""
 
     # -- results of core calls (never remembered)
-    chain: Any = field(default=None, repr=False, metadata=_TRANSIENT)
-    findings: tuple[Any, ...] = field(default=(), repr=False, metadata=_TRANSIENT)
+    chain: ChainOutcome | None = field(default=None, repr=False, metadata=_TRANSIENT)
+    findings: tuple[Finding, ...] = field(default=(), repr=False, metadata=_TRANSIENT)
     csr_pem: bytes = field(default=b"", repr=False, metadata=_TRANSIENT)
-    demo: Any = field(default=None, repr=False, metadata=_TRANSIENT)
+    demo: tuple[tuple[str, ...], ChainOutcome] | None = field(default=None, repr=False,
+                                                             metadata=_TRANSIENT)
     """``(inputs it was made for, ChainOutcome)`` of this run's demo chain: made once, reused
     until an input it depends on changes."""
-    device_state: Any = field(default=None, repr=False, metadata=_TRANSIENT)
-    device_certs: tuple[Any, ...] = field(default=(), repr=False, metadata=_TRANSIENT)
+    device_state: DeviceState | ConfigCopy | None = field(default=None, repr=False,
+                                                         metadata=_TRANSIENT)
+    device_certs: tuple[tuple[str, CertSide], ...] = field(default=(), repr=False,
+                                                           metadata=_TRANSIENT)
     """``(role, CertSide)``: the edge CA and trust bundle on the device now."""
-    plan: Any = field(default=None, repr=False, metadata=_TRANSIENT)
-    deploy_report: Any = field(default=None, repr=False, metadata=_TRANSIENT)
-    check_report: Any = field(default=None, repr=False, metadata=_TRANSIENT)
+    plan: Preview | None = field(default=None, repr=False, metadata=_TRANSIENT)
+    """The plan and its diff, as the preview showed them."""
+    deploy_report: DeployReport | BundleReport | None = field(default=None, repr=False,
+                                                              metadata=_TRANSIENT)
+
+    @property
+    def release(self) -> EdgeRelease:
+        """The chosen IoT Edge release (the settings keep its catalog key)."""
+        from core.versions import catalog
+
+        return catalog()[self.release_key]
 
     @property
     def has_blocking_findings(self) -> bool:
-        return any(_severity(f) == "error" for f in self.findings)
+        return any(f.severity == "error" for f in self.findings)
 
     def chain_ready(self) -> bool:
         """A chain is loaded and has no errors (warnings do not block)."""
@@ -117,12 +139,10 @@ class WizardState:
         self.device_certs = ()
         self.plan = None
         self.deploy_report = None
-        self.check_report = None
 
     def forget_plan(self) -> None:
         self.plan = None
         self.deploy_report = None
-        self.check_report = None
 
     def resolved_output_dir(self) -> Path:
         """Where generated files and reports go (a folder in the home directory by default)."""
@@ -179,7 +199,3 @@ def strip_pin(uri: str) -> str:
     head = ";".join(head_parts)
     return head + (sep + "&".join(kept) if kept else "")
 
-
-def _severity(finding: Any) -> str:
-    value = getattr(finding, "severity", "")
-    return str(getattr(value, "value", value)).lower()

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from gui import dialogs, workers
+from gui.pages.base import Page
+from gui.shared import Shared
 from gui.state import WizardState, remembered, restore
 
 MIN_SIZE = QSize(800, 540)
@@ -64,6 +66,7 @@ class SetupWizard(QWizard):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state if state is not None else WizardState()
+        self.shared = Shared(self.state, self)
         self._remember = remember
         self.setObjectName("edgecertWizard")
         self.setWindowTitle("edgecert: IoT Edge certificates")
@@ -82,7 +85,7 @@ class SetupWizard(QWizard):
         from gui.pages.version import VersionPage
 
         # The first page is built now; the others right after it is on screen (cold start).
-        self.setPage(PageId.VERSION, VersionPage())
+        self.setPage(PageId.VERSION, VersionPage(self.shared))
         self.setStartId(PageId.VERSION)
         self._pages_built = False
         self._build_scheduled = False
@@ -94,15 +97,11 @@ class SetupWizard(QWizard):
 
     def _page_shown(self, _page_id: int) -> None:
         page = self.currentPage()
-        use_ca_term = getattr(page, "use_ca_term", None)
-        if callable(use_ca_term):
-            from core.versions import catalog
-
-            use_ca_term(catalog()[self.state.release_key].ca_term)
+        if not isinstance(page, Page):
+            return
+        page.use_ca_term(self.state.release.ca_term)
         # After QWizard focused the page's first widget: focus where the technician starts.
-        focus_start = getattr(page, "focus_start", None)
-        if callable(focus_start):
-            QTimer.singleShot(0, page, focus_start)  # dropped if the page is gone
+        QTimer.singleShot(0, page, page.focus_start)  # dropped if the page is gone
 
     def ensure_pages(self) -> None:
         """Build the pages after the first one (idempotent)."""
@@ -116,12 +115,12 @@ class SetupWizard(QWizard):
         from gui.pages.summary import SummaryPage
         from gui.pages.target import TargetPage
 
-        self.setPage(PageId.CHAIN, ChainPage())
-        self.setPage(PageId.DEVICE, DevicePage())
-        self.setPage(PageId.TARGET, TargetPage())
-        self.setPage(PageId.PREVIEW, PreviewPage())
-        self.setPage(PageId.DEPLOY, DeployPage())
-        self.setPage(PageId.SUMMARY, SummaryPage())
+        self.setPage(PageId.CHAIN, ChainPage(self.shared))
+        self.setPage(PageId.DEVICE, DevicePage(self.shared))
+        self.setPage(PageId.TARGET, TargetPage(self.shared))
+        self.setPage(PageId.PREVIEW, PreviewPage(self.shared))
+        self.setPage(PageId.DEPLOY, DeployPage(self.shared))
+        self.setPage(PageId.SUMMARY, SummaryPage(self.shared))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
@@ -178,23 +177,19 @@ class SetupWizard(QWizard):
     # -- closing -------------------------------------------------------------------------------
     def work_would_be_lost(self) -> bool:
         page = self.currentPage()
-        loses = getattr(page, "loses_work_on_cancel", None)
-        return bool(loses()) if callable(loses) else False
+        return isinstance(page, Page) and page.loses_work_on_cancel()
 
     def close_question(self) -> str:
         """What to ask before closing now (empty: close without asking)."""
         page = self.currentPage()
-        ask = getattr(page, "close_question", None)
-        if callable(ask):
-            return str(ask())
-        if self.work_would_be_lost():
-            return ("Work in progress will be stopped and its results discarded. Close "
-                    "anyway?")
-        return ""
+        return page.close_question() if isinstance(page, Page) else ""
+
+    def _intercepted(self) -> bool:
+        page = self.currentPage()
+        return isinstance(page, Page) and page.intercept_cancel()
 
     def reject(self) -> None:
-        intercept = getattr(self.currentPage(), "intercept_cancel", None)
-        if callable(intercept) and intercept():
+        if self._intercepted():
             return
         question = self.close_question()
         if question and not dialogs.ask_yes_no(self, "Close edgecert", question):
@@ -207,8 +202,7 @@ class SetupWizard(QWizard):
         super().accept()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        intercept = getattr(self.currentPage(), "intercept_cancel", None)
-        if callable(intercept) and intercept():
+        if self._intercepted():
             event.ignore()
             return
         question = self.close_question()

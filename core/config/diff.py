@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from core.errors import shown
 
@@ -149,6 +150,47 @@ def config_diff(before: str | None, after: str, *, device_path: str, context: in
             lines.extend("-" + line for line in old_shown[i1:i2])
             lines.extend("+" + line for line in new_shown[j1:j2])
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """Before and after aligned row by row for a two-column view, secrets redacted.
+
+    The alignment is computed on the real text, so a line whose only change is a secret is a
+    changed row (redacted on both sides); only the redacted lines are kept.
+    """
+
+    left: tuple[str, ...]
+    right: tuple[str, ...]
+    left_kinds: tuple[str | None, ...]
+    """``"del"`` for a removed or replaced line, None for an equal line or blank filler."""
+    right_kinds: tuple[str | None, ...]
+    """``"add"`` for an added or replacing line, None for an equal line or blank filler."""
+
+
+def side_by_side(before: str | None, after: str) -> SideBySide:
+    """Align ``before`` (None: no file yet) and ``after`` line by line, then redact each side."""
+    old = [] if before is None else before.splitlines()
+    new = after.splitlines()
+    old_shown = _LazyRedacted(old)
+    new_shown = _LazyRedacted(new)
+    left: list[str] = []
+    right: list[str] = []
+    lk: list[str | None] = []
+    rk: list[str | None] = []
+    for tag, i1, i2, j1, j2 in opcodes(old, new):
+        if tag == "equal":
+            left += old_shown[i1:i2]
+            right += new_shown[j1:j2]
+            lk += [None] * (i2 - i1)
+            rk += [None] * (j2 - j1)
+            continue
+        rows = max(i2 - i1, j2 - j1)
+        left += old_shown[i1:i2] + [""] * (rows - (i2 - i1))
+        right += new_shown[j1:j2] + [""] * (rows - (j2 - j1))
+        lk += ["del"] * (i2 - i1) + [None] * (rows - (i2 - i1))
+        rk += ["add"] * (j2 - j1) + [None] * (rows - (j2 - j1))
+    return SideBySide(tuple(left), tuple(right), tuple(lk), tuple(rk))
 
 
 def _range(start: int, end: int) -> str:

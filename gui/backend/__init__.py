@@ -18,7 +18,7 @@ from gui.backend.chain import (
     make_csr,
     revalidate,
 )
-from gui.backend.common import release_label, severity, warning_days
+from gui.backend.common import release_label, warning_days
 from gui.backend.deploy import (
     DEPLOY_OPTIONS,
     PHASES,
@@ -36,8 +36,6 @@ from gui.backend.plan import (
     describe_preview,
     make_preview,
     plan_request,
-    preview_diff,
-    preview_plan,
     preview_warnings,
 )
 from gui.backend.settings import (
@@ -99,15 +97,12 @@ __all__ = [
     "make_preview",
     "open_target",
     "plan_request",
-    "preview_diff",
-    "preview_plan",
     "preview_warnings",
     "read_config_copy",
     "read_device",
     "release_label",
     "revalidate",
     "settings_request",
-    "severity",
     "step_phase",
     "summarize",
     "summary_request",

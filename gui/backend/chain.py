@@ -7,13 +7,22 @@ import datetime as dt
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.errors import EdgecertError, UsageError
 from core.progress import CancelToken, ProgressCallback
-from gui.backend.common import _core
 from gui.state import WizardState
 from gui.widgets.chain_view import CertRow
+
+if TYPE_CHECKING:  # cryptography loads only when a chain is made (cold start)
+    from cryptography import x509
+
+    from core.chain import ChainFiles, Finding, KeyType, Material
+    from core.chain.keys import PrivateKey
+    from core.versions import EdgeRelease
+
+    LoadedChain = tuple[Material, PrivateKey | None, Material]
+    """Edge CA file, its key and the trust bundle, as core loaded them."""
 
 
 @dataclass(frozen=True)
@@ -62,14 +71,14 @@ class ChainOutcome:
 
     rows: tuple[CertRow, ...]
     """Root first, edge CA last (what the chain view shows)."""
-    findings: tuple[Any, ...]
+    findings: tuple[Finding, ...]
     edge_ca_chain_pem: bytes = field(default=b"", repr=False)
     edge_ca_key_pem: bytes = field(default=b"", repr=False)
     trust_bundle_pem: bytes = field(default=b"", repr=False)
     edge_ca_cn: str = ""
     files: tuple[Path, ...] = ()
     release_key: str = ""
-    chain: Any = field(default=None, repr=False)
+    chain: LoadedChain | None = field(default=None, repr=False)
     """The core chain object, kept for re-validation against another release."""
     folder: Path | None = None
     """The folder the chain was written to (None: files chosen by the technician)."""
@@ -84,43 +93,48 @@ def _stamp() -> str:
     return dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
 
 
-def _release(key: str) -> Any:
-    return _core("core.versions").release(key)
+def _release(key: str) -> EdgeRelease:
+    from core.versions import release
+
+    return release(key)
 
 
-def _key_type(text: str, *, default: str) -> Any:
-    chain = _core("core.chain")
+def _key_type(text: str, *, default: str) -> KeyType:
+    from core.chain import KeyType
+
     try:
-        return chain.KeyType.parse(text)
+        return KeyType.parse(text)
     except EdgecertError:
-        return chain.KeyType.parse(default)
+        return KeyType.parse(default)
 
 
-def _roles(chain: tuple[Any, ...], ca_term: str) -> list[str]:
-    order = _core("core.chain.order")
+def _roles(chain: tuple[x509.Certificate, ...], ca_term: str) -> list[str]:
+    from core.chain.order import is_self_issued
+
     roles = []
     for i, cert in enumerate(chain):
         if i == 0:
             roles.append(ca_term[:1].upper() + ca_term[1:])
-        elif order.is_self_issued(cert):
+        elif is_self_issued(cert):
             roles.append("Root CA")
         else:
             roles.append("Intermediate CA")
     return roles
 
 
-def _outcome(edge: Any, key: Any, trust_bundle: Any, release_key: str,
+def _outcome(edge: Material, key: PrivateKey | None, trust_bundle: Material, release_key: str,
              files: tuple[Path, ...]) -> ChainOutcome:
     """Validate with core and turn the report into what the page shows and the plan installs."""
-    chain_mod = _core("core.chain")
-    inspect = _core("core.chain.inspect")
-    demo = _core("core.chain.demo")
+    from core.chain import inspect_certificate, private_key_pem, validate_chain
+    from core.chain.demo import pem
+    from core.chain.inspect import common_name
+
     release = _release(release_key)
-    rep = chain_mod.validate_chain(edge, key=key, trust_bundle=trust_bundle, release=release)
+    rep = validate_chain(edge, key=key, trust_bundle=trust_bundle, release=release)
     roles = _roles(rep.chain, release.ca_term)
     rows = []
     for role, cert in zip(roles, rep.chain, strict=True):
-        s = inspect.inspect_certificate(cert)
+        s = inspect_certificate(cert)
         rows.append(CertRow(role=role, subject=s.subject, issuer=s.issuer,
                             not_before=s.not_before, not_after=s.not_after, sha256=s.sha256,
                             key=s.key, is_ca=s.is_ca, pathlen=s.path_length))
@@ -128,22 +142,23 @@ def _outcome(edge: Any, key: Any, trust_bundle: Any, release_key: str,
     return ChainOutcome(
         rows=tuple(rows),
         findings=tuple(rep.findings),
-        edge_ca_chain_pem=b"".join(demo.pem(c) for c in rep.chain),
-        edge_ca_key_pem=chain_mod.private_key_pem(rep.key) if rep.key is not None else b"",
-        trust_bundle_pem=demo.pem(rep.root) if rep.root is not None else b"",
-        edge_ca_cn=inspect.common_name(rep.edge_ca) if rep.edge_ca is not None else "",
+        edge_ca_chain_pem=b"".join(pem(c) for c in rep.chain),
+        edge_ca_key_pem=private_key_pem(rep.key) if rep.key is not None else b"",
+        trust_bundle_pem=pem(rep.root) if rep.root is not None else b"",
+        edge_ca_cn=common_name(rep.edge_ca) if rep.edge_ca is not None else "",
         files=files,
         release_key=release_key,
         chain=(edge, key, trust_bundle),
     )
 
 
-def _from_chain_files(files: Any, release_key: str) -> ChainOutcome:
+def _from_chain_files(files: ChainFiles, release_key: str) -> ChainOutcome:
     """Load what core wrote (full chain, key, trust bundle) and validate it."""
-    chain = _core("core.chain")
-    edge = chain.load_file(files.edge_ca_full_chain)
-    keys = chain.load_file(files.edge_ca_key).keys
-    bundle = chain.load_file(files.trust_bundle)
+    from core.chain import load_file
+
+    edge = load_file(files.edge_ca_full_chain)
+    keys = load_file(files.edge_ca_key).keys
+    bundle = load_file(files.trust_bundle)
     outcome = _outcome(edge, keys[0] if keys else None, bundle, release_key,
                        tuple(p for p in files.all_paths() if p is not None))
     return dataclasses.replace(outcome, folder=files.out_dir)
@@ -170,8 +185,9 @@ def demo_chain(req: ChainRequest, *, replaces: Path | None = None,
     Without a password the PFX files are not kept: a PFX bundles the private key, and one
     with an empty password would be a key lying about in the clear under another name.
     """
-    chain = _core("core.chain")
-    files = chain.generate_demo_chain(
+    from core.chain import generate_demo_chain
+
+    files = generate_demo_chain(
         req.out_dir / f"{DEMO_PREFIX}{_stamp()}", req.device_id,
         release=_release(req.release_key), key_type=_key_type(req.key_type, default="ec-p256"),
         password=req.key_password or None, progress=progress, cancel=cancel)
@@ -190,11 +206,12 @@ def demo_chain(req: ChainRequest, *, replaces: Path | None = None,
 def issue_from_ca(req: ChainRequest, *, progress: ProgressCallback | None = None,
                   cancel: CancelToken | None = None) -> ChainOutcome:
     """A new edge CA signed by the technician's own CA certificate and key."""
-    chain = _core("core.chain")
+    from core.chain import issue_edge_ca
+
     if not req.ca_cert or not req.ca_key:
         raise UsageError("the CA certificate and its key are both needed",
                          hint="Choose your CA's certificate file and its private key file.")
-    files = chain.issue_edge_ca(
+    files = issue_edge_ca(
         ca_cert=Path(req.ca_cert).expanduser(), ca_key=Path(req.ca_key).expanduser(),
         out_dir=req.out_dir / f"edge-ca-{_stamp()}", name=req.device_id,
         release=_release(req.release_key), ca_password=_password(req, req.ca_key),
@@ -216,8 +233,9 @@ def csr_dir(req: ChainRequest) -> Path:
 
 def make_csr(req: ChainRequest) -> tuple[Path, bytes]:
     """A new edge CA key (kept here, 0600) and a CSR to send to the external CA."""
-    chain = _core("core.chain")
-    csr_path, _key_path = chain.make_csr(
+    from core.chain import make_csr as core_make_csr
+
+    csr_path, _key_path = core_make_csr(
         out_dir=csr_dir(req), name=req.device_id, release=_release(req.release_key),
         key_type=_key_type(req.key_type, default="rsa-2048"))
     return csr_path, csr_path.read_bytes()
@@ -226,18 +244,20 @@ def make_csr(req: ChainRequest) -> tuple[Path, bytes]:
 def import_signed(req: ChainRequest, *, progress: ProgressCallback | None = None,
                   cancel: CancelToken | None = None) -> ChainOutcome:
     """The CA's signed certificate, paired with the key made for the CSR, as a full chain."""
-    chain = _core("core.chain")
+    from core.chain import edge_prefix
+    from core.chain import import_signed as core_import_signed
+
     if not req.signed_cert:
         raise UsageError("no signed certificate chosen",
                          hint="Choose the certificate (chain) file your CA sent back.")
     folder = csr_dir(req)
-    key = folder / "private" / f"{chain.edge_prefix(req.device_id)}.key.pem"
+    key = folder / "private" / f"{edge_prefix(req.device_id)}.key.pem"
     if not key.is_file():
         raise UsageError("no key from a certificate request for this device",
                          where=str(folder),
                          hint="Create the request (CSR) first with the same device ID and "
                               "output folder.")
-    files = chain.import_signed(cert=Path(req.signed_cert).expanduser(), key=key,
+    files = core_import_signed(cert=Path(req.signed_cert).expanduser(), key=key,
                                 out_dir=folder, name=req.device_id,
                                 release=_release(req.release_key))
     return _from_chain_files(files, req.release_key)
@@ -246,20 +266,20 @@ def import_signed(req: ChainRequest, *, progress: ProgressCallback | None = None
 def import_files(req: ChainRequest, *, progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None) -> ChainOutcome:
     """Existing files (PEM, DER, PFX; any order): edge CA chain, its key and the root."""
-    chain = _core("core.chain")
-    order = _core("core.chain.order")
+    from core.chain import key_matches, load_files, order_chain
+
     if not req.import_files:
         raise UsageError("no files to import",
                          hint="Drop the edge CA certificate, its key and the root here.")
     paths = [Path(p).expanduser() for p in req.import_files]
-    material = chain.load_files(paths, req.passwords)
+    material = load_files(paths, req.passwords)
     key = None
     if material.certs:
-        leaf = order.order_chain(material.certs)[0]
-        key = next((k for k in material.keys if chain.key_matches(k, leaf)), None)
+        leaf = order_chain(material.certs)[0]
+        key = next((k for k in material.keys if key_matches(k, leaf)), None)
         if key is None:  # the edge CA is the certificate one of the keys belongs to
             key = next((k for k in material.keys
-                        if any(chain.key_matches(k, c) for c in material.certs)), None)
+                        if any(key_matches(k, c) for c in material.certs)), None)
     if key is None and material.keys:
         key = material.keys[0]
     # Together the dropped files are the edge CA file and the trust bundle.
@@ -268,6 +288,9 @@ def import_files(req: ChainRequest, *, progress: ProgressCallback | None = None,
 
 def revalidate(outcome: ChainOutcome, release_key: str) -> ChainOutcome:
     """The same chain checked against another release's rules."""
+    if outcome.chain is None:
+        raise UsageError("no certificate chain to check again",
+                         hint="Make or import a chain on the Certificate chain page.")
     edge, key, bundle = outcome.chain
     return dataclasses.replace(_outcome(edge, key, bundle, release_key, outcome.files),
                                folder=outcome.folder)

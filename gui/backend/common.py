@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import Any, NoReturn
 
 from core.errors import EdgecertError
 from core.versions import catalog
 
 
 def _core(name: str) -> ModuleType:
-    """Import a core module, or say clearly that this build lacks it."""
+    """Import a core module, or say clearly that this build lacks it.
+
+    Left only for the settings builder, which moves into core (``core.config.settings``).
+    """
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -22,17 +24,6 @@ def _core(name: str) -> ModuleType:
                      "what this build can do.",
             ) from exc
         raise
-
-
-def _pending(name: str) -> NoReturn:
-    _core(name)
-    raise EdgecertError(f"{name} cannot do this yet in this build",
-                        hint="Use the edgecert CLI for this step, or a newer release.")
-
-
-def severity(finding: Any) -> str:
-    value = getattr(finding, "severity", "info")
-    return str(getattr(value, "value", value)).lower()
 
 
 def release_label(release_key: str) -> str:

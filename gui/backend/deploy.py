@@ -4,44 +4,58 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from core.errors import UsageError
 from core.progress import CancelToken, ProgressCallback, ProgressEvent
 from core.versions import catalog
 from gui.backend.chain import ChainOutcome
-from gui.backend.common import _core
-from gui.backend.plan import preview_plan
+from gui.backend.plan import Preview
 from gui.backend.settings import SettingsRequest, settings_request
 from gui.backend.target import TargetRequest, open_target, target_label
 from gui.report import CheckLine, Summary, Thumbprint
 from gui.state import WizardState
 
-DEPLOY_OPTIONS: dict[str, Any] = {}
+if TYPE_CHECKING:
+    from core.bundle import BundleReport
+    from core.deploy import DeployReport
+    from core.plan import Plan
+
+
+class DeployOptions(TypedDict, total=False):
+    """Extra keyword arguments for ``core.deploy.deploy``."""
+
+    backup_root: str
+    lock_wait: int
+
+
+DEPLOY_OPTIONS: DeployOptions = {}
 """Extra keyword arguments for ``core.deploy.deploy`` (tests keep backups in a sandbox)."""
 
 
-def deploy(req: TargetRequest, preview: Any, *, progress: ProgressCallback | None = None,
-           cancel: CancelToken | None = None) -> Any:
+def deploy(req: TargetRequest, preview: Preview, *, progress: ProgressCallback | None = None,
+           cancel: CancelToken | None = None) -> DeployReport | BundleReport:
     """Carry out the previewed plan on the target (or write the export bundle)."""
-    plan = preview_plan(preview)
+    from core.deploy import deploy as core_deploy
+
     if req.kind == "bundle":
-        return export_bundle(plan, Path(req.bundle_dir), progress=progress)
-    deploy_mod = _core("core.deploy")
+        return export_bundle(preview.plan, Path(req.bundle_dir), progress=progress)
     target = open_target(req)
     try:
-        return deploy_mod.deploy(plan, target, progress=progress, cancel=cancel,
-                                 **DEPLOY_OPTIONS)
+        return core_deploy(preview.plan, target, progress=progress, cancel=cancel,
+                           **DEPLOY_OPTIONS)
     finally:
         target.close()
 
 
-def export_bundle(plan: Any, folder: Path, *, progress: ProgressCallback | None = None) -> Any:
+def export_bundle(plan: Plan, folder: Path, *,
+                  progress: ProgressCallback | None = None) -> BundleReport:
     """Write the plan as an export bundle (folder, or zip when the name ends in .zip)."""
-    bundle = _core("core.bundle")
+    from core.bundle import export_bundle as core_export_bundle
+
     if not str(folder):
         raise UsageError("no bundle folder given", hint="Choose a new, empty folder.")
-    return bundle.export_bundle(plan, folder.expanduser(), progress=progress)
+    return core_export_bundle(plan, folder.expanduser(), progress=progress)
 
 
 PHASES = ("read", "stage", "install", "apply", "check", "done")
@@ -55,17 +69,16 @@ def step_phase(event: ProgressEvent) -> str | None:
     return event.step if event.step in PHASES else None
 
 
-def describe_deploy(report: Any) -> str:
-    describe = getattr(report, "describe", None)
-    return str(describe()).splitlines()[0] if callable(describe) else "Done."
+def describe_deploy(report: DeployReport | BundleReport) -> str:
+    return report.describe().splitlines()[0]
 
 
 @dataclass(frozen=True)
 class SummaryRequest:
     release_key: str
     target: str
-    chain: Any
-    deploy_report: Any
+    chain: ChainOutcome | None
+    deploy_report: DeployReport | BundleReport | None
     output_dir: Path
     settings: SettingsRequest
 
@@ -80,20 +93,26 @@ def summary_request(state: WizardState) -> SummaryRequest:
 def summarize(req: SummaryRequest) -> Summary:
     """The summary page's values from the deploy report, the chain and the settings."""
     rel = catalog()[req.release_key]
+    from core.bundle import BundleReport
+    from core.deploy import DeployReport
+
     rep = req.deploy_report
-    chain: ChainOutcome | None = req.chain if req.settings.method == "files" else None
-    checks = tuple(CheckLine(c.id, c.result, tuple(c.details))
-                   for c in getattr(rep, "checks", ()))
+    chain = req.chain if req.settings.method == "files" else None
+    checks: tuple[CheckLine, ...] = ()
     note = ""
-    backup = getattr(rep, "backup_dir", None) or ""
-    files: tuple[str, ...] = tuple(getattr(rep, "installed", ()))
-    if hasattr(rep, "names") and hasattr(rep, "path"):  # an export bundle
+    backup = ""
+    files: tuple[str, ...] = ()
+    if isinstance(rep, BundleReport):
         note = (f"Bundle written to {rep.path}. Copy it to the device and run install.sh as "
                 "root; it backs up, installs, applies and checks like a deploy.")
         backup = "made by install.sh on the device"
-        files = tuple(rep.names)
-    elif getattr(rep, "outcome", "") == "already-deployed":
-        note = "The device already ran this plan; nothing was changed."
+        files = rep.names
+    elif isinstance(rep, DeployReport):
+        checks = tuple(CheckLine(c.id, c.result, tuple(c.details)) for c in rep.checks)
+        backup = rep.backup_dir or ""
+        files = rep.installed
+        if rep.outcome == "already-deployed":
+            note = "The device already ran this plan; nothing was changed."
     expiry = chain.edge_ca.not_after if chain is not None and chain.edge_ca else None
     s = req.settings
     if s.method in ("quickstart", "est") and s.auto_renew and rel.auto_renew:

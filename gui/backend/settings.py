@@ -46,8 +46,9 @@ def check_device_settings(req: SettingsRequest) -> dict[str, str]:
     Rules that need the whole configuration (EST URL, a PKCS#11 key's library, …) are core's
     validation of the plan, shown when the preview builds it.
     """
-    renewal = _core("core.config.renewal")
-    uris = _core("core.config.uris")
+    from core.config.renewal import parse_policy
+    from core.config.uris import file_uri, parse_pkcs11_uri
+
     problems: dict[str, str] = {}
 
     def record(name: str, exc: EdgecertError) -> None:
@@ -59,18 +60,18 @@ def check_device_settings(req: SettingsRequest) -> dict[str, str]:
             if not value:
                 continue  # the release's standard folder
             try:
-                uris.file_uri(value)
+                file_uri(value)
             except EdgecertError as exc:
                 record(name, exc)
         if req.pkcs11_uri:
             try:
-                uris.parse_pkcs11_uri(req.pkcs11_uri, key="PKCS#11 key URI")
+                parse_pkcs11_uri(req.pkcs11_uri, key="PKCS#11 key URI")
             except EdgecertError as exc:
                 record("pkcs11_uri", exc)
     if req.auto_renew and rel.auto_renew and req.method in ("quickstart", "est"):
         for name, value in (("threshold", req.threshold), ("retry", req.retry)):
             try:
-                renewal.parse_policy(value, field=name)
+                parse_policy(value, field=name)
             except EdgecertError as exc:
                 record(name, exc)
     return problems

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from core.errors import UsageError
+from core.errors import UnreadableFileError, UsageError
 from core.versions import catalog
-from gui.backend.common import _core
 from gui.state import WizardState
+
+if TYPE_CHECKING:  # paramiko and the deploy engine load only when a device is opened
+    from core.deploy.compare import CertSide
+    from core.deploy.state import DeviceState
+    from core.targets.base import Target
+    from core.versions import EdgeRelease
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ def target_label(state: WizardState) -> str:
     return f"bundle folder {state.bundle_dir}"
 
 
-def open_target(req: TargetRequest) -> Any:
+def open_target(req: TargetRequest) -> Target:
     """A connected core Target for the request (the caller closes it).
 
     Raises:
@@ -75,14 +80,15 @@ def open_target(req: TargetRequest) -> Any:
 EFLOW_USER = "iotedge-user"
 
 
-def _open_ssh(req: TargetRequest) -> Any:
-    ssh = _core("core.targets.ssh")
+def _open_ssh(req: TargetRequest) -> Target:
+    from core.targets.ssh import SshTarget
+
     if not req.host:
         raise UsageError("no device address given", hint="Type the device's name or IP address.",
                          where="Target page")
     key_file = None if req.use_password or not req.key_file else \
         str(Path(req.key_file).expanduser())
-    return ssh.SshTarget.connect(
+    return SshTarget.connect(
         req.host,
         port=req.port,
         user=req.user or (EFLOW_USER if req.kind == "eflow" else "root"),
@@ -94,38 +100,35 @@ def _open_ssh(req: TargetRequest) -> Any:
     )
 
 
-def _open_eflow(req: TargetRequest) -> Any:
+def _open_eflow(req: TargetRequest) -> Target:
     """The EFLOW VM: PowerShell cmdlets when present, else SSH with EFLOW's own key."""
-    eflow = _core("core.targets.eflow")
-    options: dict[str, Any] = {"port": req.port, "sudo_password": req.sudo_password or None,
-                               "accept_fingerprint": req.accepted_host_key or None}
-    if req.key_file:
-        return eflow.connect_eflow(host=req.host or None, id_rsa=Path(req.key_file).expanduser(),
-                                   **options)
-    return eflow.connect_eflow(host=req.host or None, **options)
+    from core.targets.eflow import connect_eflow
+
+    return connect_eflow(host=req.host or None,
+                         id_rsa=Path(req.key_file).expanduser() if req.key_file else None,
+                         port=req.port, sudo_password=req.sudo_password or None,
+                         accept_fingerprint=req.accepted_host_key or None)
 
 
 @dataclass(frozen=True)
 class DeviceRead:
     """What the Target page read: the device state, and the certificates its config names."""
 
-    state: Any
-    """``core.deploy.DeviceState``."""
-    certs: tuple[tuple[str, Any], ...] = ()
-    """``(role, core.deploy.compare.CertSide)`` of the edge CA and the trust bundle now."""
+    state: DeviceState
+    certs: tuple[tuple[str, CertSide], ...] = ()
+    """``(role, CertSide)`` of the edge CA and the trust bundle now."""
 
 
 def read_device(req: TargetRequest) -> DeviceRead:
     """Connect and read the device's current state (version, config, files, backups) and the
     edge CA and trust bundle certificates its configuration names."""
-    deploy_mod = _core("core.deploy")
     from core.deploy import compare
-    from core.deploy.state import read_file
+    from core.deploy.state import read_device_state, read_file
     from core.errors import TargetError
 
     target = open_target(req)
     try:
-        state = deploy_mod.read_device_state(
+        state = read_device_state(
             target, req.release_key if req.assume_release else None)
         certs = []
         for role, path in compare.current_cert_paths(state.config, state.release.is_legacy):
@@ -144,11 +147,11 @@ def read_device(req: TargetRequest) -> DeviceRead:
         target.close()
 
 
-def config_copy_certs(copy: ConfigCopy) -> tuple[tuple[str, Any], ...]:
+def config_copy_certs(copy: ConfigCopy) -> tuple[tuple[str, CertSide], ...]:
     """The certificate files a configuration copy names (their contents are on the device)."""
     from core.deploy import compare
 
-    legacy = bool(getattr(copy.release, "is_legacy", False))
+    legacy = copy.release is not None and copy.release.is_legacy
     return tuple((role, compare.side(path or "", None,
                                      note="on the device (not in a copy of its config)"))
                  for role, path in compare.current_cert_paths(copy.config, legacy))
@@ -161,15 +164,14 @@ def version_not_detected(exc: BaseException) -> bool:
     return type(exc) is TargetError and "iotedge version" in str(exc)
 
 
-def device_release(device: Any) -> str | None:
+def device_release(device: DeviceState | ConfigCopy | None) -> str | None:
     """The catalog key of the release the device runs (None: unknown)."""
-    if isinstance(device, ConfigCopy):
+    if device is None or isinstance(device, ConfigCopy):
         return None
-    rel = getattr(device, "release", None)
-    return getattr(rel, "key", None)
+    return device.release.key
 
 
-def describe_device(device: Any) -> str:
+def describe_device(device: DeviceState | ConfigCopy) -> str:
     """The device state as a few readable lines (no secret: the config text is not shown)."""
     if isinstance(device, ConfigCopy):
         return (f"Configuration copy: {device.path} ({len(device.config)} bytes).\n"
@@ -191,7 +193,7 @@ def describe_device(device: Any) -> str:
     return "\n".join(lines)
 
 
-def unprovisioned(device: Any) -> str:
+def unprovisioned(device: DeviceState | ConfigCopy | None) -> str:
     """Why the device cannot take a certificate plan yet ("" when it can, or is unknown).
 
     ``iotedge config apply`` refuses a configuration without provisioning, and the plan keeps
@@ -199,13 +201,13 @@ def unprovisioned(device: Any) -> str:
     """
     if device is None:
         return ""
-    config = getattr(device, "config", None)
-    rel = getattr(device, "release", None)
+    config = device.config
+    legacy = device.release is not None and device.release.is_legacy
     if config is None:
         return "IoT Edge on it has no configuration file yet: it is not provisioned"
     text = config.decode("utf-8", "replace")
     try:
-        if getattr(rel, "is_legacy", False):
+        if legacy:
             from ruamel.yaml import YAML
 
             data = YAML(typ="safe").load(text) or {}
@@ -216,7 +218,7 @@ def unprovisioned(device: Any) -> str:
     except Exception:  # a config that does not parse is core's to report at the preview
         return ""
     if isinstance(data, dict) and "provisioning" not in data:
-        name = "config.yaml" if getattr(rel, "is_legacy", False) else "config.toml"
+        name = "config.yaml" if legacy else "config.toml"
         return f"its {name} has no provisioning section: it is not provisioned"
     return ""
 
@@ -227,7 +229,8 @@ class ConfigCopy:
 
     path: Path
     config: bytes = field(repr=False)
-    release: Any = None
+    release: EdgeRelease | None = None
+    """The release chosen for it (None: not known yet)."""
     version: str | None = None
 
 
@@ -237,12 +240,11 @@ def read_config_copy(path: str, release_key: str) -> ConfigCopy:
     Raises:
         UnreadableFileError: the file cannot be read.
     """
-    errors = _core("core.errors")
     file = Path(path).expanduser()
     try:
         data = file.read_bytes()
     except OSError as exc:
-        raise errors.UnreadableFileError(
+        raise UnreadableFileError(
             f"cannot read the configuration copy: {exc.strerror}", where=str(file),
             hint="Choose the config.toml (1.1: config.yaml) copied from the device.") from exc
     return ConfigCopy(file, data, catalog()[release_key])
@@ -250,8 +252,9 @@ def read_config_copy(path: str, release_key: str) -> ConfigCopy:
 
 def detect_eflow_address() -> str:
     """The EFLOW VM's current IP address (``Get-EflowVmAddr`` on this Windows host)."""
-    eflow = _core("core.targets.eflow")
-    target = eflow.EflowTarget()
+    from core.targets.eflow import EflowTarget
+
+    target = EflowTarget()
     try:
         return str(target.address())
     finally:

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget, QWizardPage
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
 
 from core.progress import CancelToken
 from gui import workers
 
 if TYPE_CHECKING:
+    from gui.shared import Shared
     from gui.state import WizardState
-    from gui.wizard import SetupWizard
 
 
 class Page(QWizardPage):
     """A wizard page whose Next is blocked while its own background jobs run."""
 
-    def __init__(self, title: str, subtitle: str = "") -> None:
+    def __init__(self, shared: Shared, title: str, subtitle: str = "") -> None:
         super().__init__()
+        self.shared = shared
         # Fill the wizard's height (QWizard gives a page without expanding items its hint).
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.setTitle(title)
@@ -29,16 +40,8 @@ class Page(QWizardPage):
 
     # -- wiring ------------------------------------------------------------------------------
     @property
-    def wiz(self) -> SetupWizard:
-        from gui.wizard import SetupWizard
-
-        w = self.wizard()
-        assert isinstance(w, SetupWizard)
-        return w
-
-    @property
     def state(self) -> WizardState:
-        return self.wiz.state
+        return self.shared.state
 
     # -- background work ---------------------------------------------------------------------
     def run(
@@ -84,6 +87,16 @@ class Page(QWizardPage):
         """Whether closing the wizard now would throw away something (asked before closing)."""
         return self.busy
 
+    def close_question(self) -> str:
+        """What to ask before closing on this page (empty: close without asking)."""
+        if self.loses_work_on_cancel():
+            return "Work in progress will be stopped and its results discarded. Close anyway?"
+        return ""
+
+    def intercept_cancel(self) -> bool:
+        """Handle Cancel or closing here instead (True: the wizard stays open)."""
+        return False
+
     def refresh(self) -> None:
         """Re-read the state into the widgets (after Back, or restored settings)."""
 
@@ -115,8 +128,6 @@ class Page(QWizardPage):
     def focus_start(self) -> None:
         """Put the keyboard focus where the technician starts on this page: the checked
         choice of the page's first radio group (not the first, unchecked, radio button)."""
-        from PySide6.QtWidgets import QButtonGroup
-
         for group in self.findChildren(QButtonGroup):
             button = group.checkedButton()
             if button is not None and button.isVisibleTo(self) and button.isEnabled():
@@ -138,3 +149,36 @@ def note(text: str, *, object_name: str = "") -> QLabel:
     if object_name:
         label.setObjectName(object_name)
     return label
+
+
+def radio_group(owner: QWidget, title: str,
+                choices: Sequence[tuple[str, str, str]]) -> tuple[QButtonGroup, QGroupBox]:
+    """A titled group of radio buttons, one per ``(object name, text, tooltip)``.
+
+    Button ids are the choices' positions; the group belongs to ``owner``.
+    """
+    group = QButtonGroup(owner)
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    for i, (name, text, tip) in enumerate(choices):
+        button = QRadioButton(text)
+        button.setObjectName(name)
+        if tip:
+            button.setToolTip(tip)
+        group.addButton(button, i)
+        layout.addWidget(button)
+    return group, box
+
+
+def line_edit(name: str, *, tip: str = "", placeholder: str = "",
+              secret: bool = False) -> QLineEdit:
+    """A named line edit with its tooltip and placeholder; ``secret`` hides what is typed."""
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    if tip:
+        edit.setToolTip(tip)
+    if placeholder:
+        edit.setPlaceholderText(placeholder)
+    if secret:
+        edit.setEchoMode(QLineEdit.EchoMode.Password)
+    return edit

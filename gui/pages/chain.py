@@ -7,20 +7,15 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QComboBox,
     QFileDialog,
     QFormLayout,
     QFrame,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
-    QRadioButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -30,10 +25,12 @@ from PySide6.QtWidgets import (
 from core.errors import CancelledError, PasswordRequiredError, WrongPasswordError
 from core.progress import CancelToken, ProgressEvent
 from gui import backend, dialogs
-from gui.pages.base import Page, buddy_label, note
+from gui.pages.base import Page, buddy_label, line_edit, radio_group
+from gui.pages.chain_modes import CsrMode, DemoMode, ImportMode, IssueMode
+from gui.shared import Shared
 from gui.state import CHAIN_MODES, ChainMode
 from gui.widgets.chain_view import ChainView
-from gui.widgets.file_inputs import CERT_FILTER, DropList, PathEdit, PathLabel, file_row
+from gui.widgets.file_inputs import CERT_FILTER, PathEdit
 from gui.widgets.findings import FindingsList
 
 MODE_TEXT: dict[ChainMode, tuple[str, str]] = {
@@ -55,8 +52,9 @@ KEY_TYPES = (("EC P-256 (fast, recommended)", "ec-p256"), ("EC P-384", "ec-p384"
 
 
 class ChainPage(Page):
-    def __init__(self) -> None:
+    def __init__(self, shared: Shared) -> None:
         super().__init__(
+            shared,
             "Certificate chain",
             "Root → intermediate → edge CA. Errors must be fixed before going on; warnings "
             "are for your judgement.",
@@ -64,22 +62,16 @@ class ChainPage(Page):
         self.setObjectName("chainPage")
         self._generation = 0
         self._cancel: CancelToken | None = None
+        shared.release_changed.connect(self.revalidate)
+        self.completeChanged.connect(lambda: shared.set_chain_busy(self.busy))
 
         # -- mode choice
-        self.modes = QButtonGroup(self)
-        mode_box = QGroupBox("Where the chain comes from")
-        mode_layout = QVBoxLayout(mode_box)
-        for i, mode in enumerate(CHAIN_MODES):
-            text, tip = MODE_TEXT[mode]
-            button = QRadioButton(text)
-            button.setObjectName(f"mode_{mode}")
-            button.setToolTip(tip)
-            self.modes.addButton(button, i)
-            mode_layout.addWidget(button)
+        self.modes, mode_box = radio_group(
+            self, "Where the chain comes from",
+            [(f"mode_{mode}", *MODE_TEXT[mode]) for mode in CHAIN_MODES])
 
-        self.device_id = QLineEdit()
-        self.device_id.setObjectName("deviceId")
-        self.device_id.setToolTip("The IoT Hub device ID; the edge CA is named <device ID>.ca")
+        self.device_id = line_edit(
+            "deviceId", tip="The IoT Hub device ID; the edge CA is named <device ID>.ca")
         self.key_type = QComboBox()
         self.key_type.setObjectName("keyType")
         for text, value in KEY_TYPES:
@@ -97,71 +89,26 @@ class ChainPage(Page):
         out_row.addWidget(out_browse)
         common.addRow(buddy_label("O&utput folder:", self.output_dir), out_row)
 
-        # -- per-mode inputs
+        # -- per-mode inputs, one widget per mode (in CHAIN_MODES order)
+        self.demo_mode = DemoMode(MODE_TEXT["demo"][1])
+        self.issue_mode = IssueMode()
+        self.csr_mode = CsrMode()
+        self.import_mode = ImportMode()
         self.stack = QStackedWidget()
-        self.stack.addWidget(note(MODE_TEXT["demo"][1] + " Generation starts as soon as you "
-                                  "choose it."))
-        issue = QWidget()
-        issue_form = QFormLayout(issue)
-        self.ca_cert = QLineEdit()
-        self.ca_cert.setObjectName("caCert")
-        self.ca_key = QLineEdit()
-        self.ca_key.setObjectName("caKey")
-        issue_form.addRow(buddy_label("CA cer&tificate:", self.ca_cert),
-                          file_row(self, self.ca_cert, "CA certificate", CERT_FILTER))
-        issue_form.addRow(buddy_label("CA private &key:", self.ca_key),
-                          file_row(self, self.ca_key, "CA private key", CERT_FILTER))
-        self.ca_chain = QLineEdit()
-        self.ca_chain.setObjectName("caChain")
-        self.ca_chain.setPlaceholderText("optional: the certificates above your CA")
-        self.ca_chain.setToolTip("Intermediates and root above the signing CA, if its own file "
-                                 "does not hold them (the CLI's --ca-chain)")
-        issue_form.addRow(buddy_label("CA c&hain:", self.ca_chain),
-                          file_row(self, self.ca_chain, "CA chain", CERT_FILTER))
-        self.issue_days = QSpinBox()
-        self.issue_days.setObjectName("issueDays")
-        self.issue_days.setRange(0, 3650)
-        self.issue_days.setSpecialValueText("release default")
-        self.issue_days.setSuffix(" days")
-        self.issue_days.setToolTip("Lifetime of the new edge CA (the CLI's --days); 0: the "
-                                   "release's default")
-        issue_form.addRow(buddy_label("E&xpires after:", self.issue_days), self.issue_days)
-        self.issue_button = QPushButton("Issue &edge CA")
-        self.issue_button.setObjectName("issueButton")
-        issue_form.addRow(self.issue_button)
-        self.stack.addWidget(issue)
-        csr = QWidget()
-        csr_form = QFormLayout(csr)
-        self.csr_button = QPushButton("Create re&quest (CSR)")
-        self.csr_button.setObjectName("csrButton")
-        self.csr_path = PathLabel()  # elided in the middle: never widens the page
-        self.csr_path.setObjectName("csrPath")
-        self.signed_cert = QLineEdit()
-        self.signed_cert.setObjectName("signedCert")
-        self.signed_button = QPushButton("Import si&gned certificate")
-        self.signed_button.setObjectName("signedButton")
-        csr_form.addRow(self.csr_button, self.csr_path)
-        csr_form.addRow(buddy_label("&Signed chain:", self.signed_cert),
-                        file_row(self, self.signed_cert, "Signed certificate chain", CERT_FILTER))
-        csr_form.addRow(self.signed_button)
-        self.stack.addWidget(csr)
-        imp = QWidget()
-        imp_layout = QVBoxLayout(imp)
-        self.import_list = DropList()
-        imp_buttons = QHBoxLayout()
-        add = QPushButton("&Add files…")
-        add.setObjectName("addFiles")
-        remove = QPushButton("Re&move")
-        self.load_button = QPushButton("&Load")
-        self.load_button.setObjectName("loadButton")
-        imp_buttons.addWidget(add)
-        imp_buttons.addWidget(remove)
-        imp_buttons.addStretch(1)
-        imp_buttons.addWidget(self.load_button)
-        imp_layout.addWidget(QLabel("Edge CA certificate (full chain), its key, and the root:"))
-        imp_layout.addWidget(self.import_list, 1)
-        imp_layout.addLayout(imp_buttons)
-        self.stack.addWidget(imp)
+        for widget in (self.demo_mode, self.issue_mode, self.csr_mode, self.import_mode):
+            self.stack.addWidget(widget)
+        # The fields the page and its tests reach by name.
+        self.ca_cert = self.issue_mode.ca_cert
+        self.ca_key = self.issue_mode.ca_key
+        self.ca_chain = self.issue_mode.ca_chain
+        self.issue_days = self.issue_mode.issue_days
+        self.issue_button = self.issue_mode.issue_button
+        self.csr_button = self.csr_mode.csr_button
+        self.csr_path = self.csr_mode.csr_path
+        self.signed_cert = self.csr_mode.signed_cert
+        self.signed_button = self.csr_mode.signed_button
+        self.import_list = self.import_mode.import_list
+        self.load_button = self.import_mode.load_button
 
         self.progress = QProgressBar()
         self.progress.setObjectName("chainProgress")
@@ -218,18 +165,12 @@ class ChainPage(Page):
         self.csr_button.clicked.connect(self.start_csr)
         self.signed_button.clicked.connect(self.start_import_signed)
         self.import_list.files_dropped.connect(self.add_import_files)
-        add.clicked.connect(self._browse_import)
-        remove.clicked.connect(self._remove_selected)
+        self.import_mode.add_button.clicked.connect(self._browse_import)
+        self.import_mode.remove_requested.connect(self._remove_selected)
         self.load_button.clicked.connect(self.start_import)
         # Stored as they change (typed, dropped or browsed): what is shown is remembered.
-        for edit in (self.ca_cert, self.ca_key, self.ca_chain, self.signed_cert):
-            edit.textChanged.connect(self._store_files)
-        self.issue_days.valueChanged.connect(self._store_files)
-        from PySide6.QtGui import QKeySequence, QShortcut
-
-        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.import_list)
-        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
-        delete.activated.connect(self._remove_selected)
+        self.issue_mode.changed.connect(self._store_files)
+        self.csr_mode.changed.connect(self._store_files)
         self.setTabOrder(self.device_id, self.key_type)
         self.setTabOrder(self.key_type, self.output_dir)
 
@@ -248,28 +189,16 @@ class ChainPage(Page):
         self.device_id.setText(s.device_id)
         self.key_type.setCurrentIndex(max(0, self.key_type.findData(s.key_type)))
         self.output_dir.setText(str(s.resolved_output_dir()))
-        for edit, value in ((self.ca_cert, s.ca_cert_file), (self.ca_key, s.ca_key_file),
-                            (self.ca_chain, s.ca_chain_file),
-                            (self.signed_cert, s.signed_cert_file)):
-            edit.blockSignals(True)
-            edit.setText(value)
-            edit.blockSignals(False)
-        self.issue_days.blockSignals(True)
-        self.issue_days.setValue(s.issue_days)
-        self.issue_days.blockSignals(False)
-        self.import_list.clear()
-        self.import_list.addItems(s.import_files)
+        self.issue_mode.show_state(s)
+        self.csr_mode.show_state(s)
+        self.import_mode.show_state(s)
         self._show_outcome()
 
     def _store_files(self, *_: object) -> None:
         if self.wizard() is None:
             return
-        s = self.state
-        s.ca_cert_file = self.ca_cert.text().strip()
-        s.ca_key_file = self.ca_key.text().strip()
-        s.ca_chain_file = self.ca_chain.text().strip()
-        s.signed_cert_file = self.signed_cert.text().strip()
-        s.issue_days = self.issue_days.value()
+        self.issue_mode.store(self.state)
+        self.csr_mode.store(self.state)
 
     def _store_common(self) -> None:
         if self.wizard() is None:
@@ -366,9 +295,7 @@ class ChainPage(Page):
 
     def _asking_field(self, where: str | None) -> QWidget:
         """The field that holds the file a password is asked for (focus goes back to it)."""
-        from pathlib import Path
-
-        for edit in (self.ca_key, self.ca_cert, self.ca_chain, self.signed_cert):
+        for edit in (*self.issue_mode.file_fields, self.signed_cert):
             text = edit.text().strip()
             if where and text and str(Path(text).expanduser()) == str(Path(where)):
                 return edit
@@ -435,18 +362,12 @@ class ChainPage(Page):
         self._start("Importing the signed certificate", backend.import_signed)
 
     def start_import(self) -> None:
-        self.state.import_files = [self.import_list.item(i).text()
-                                   for i in range(self.import_list.count())]
+        self.state.import_files = self.import_mode.files()
         self._start("Reading the files", backend.import_files)
 
     def add_import_files(self, paths: list[str]) -> None:
-        known = set(self.state.import_files)
-        for p in paths:
-            if p not in known:
-                self.import_list.addItem(p)
-                known.add(p)
-        self.state.import_files = [self.import_list.item(i).text()
-                                   for i in range(self.import_list.count())]
+        self.import_mode.add(paths)
+        self.state.import_files = self.import_mode.files()
         if self.state.chain_mode != "import":
             self.modes.button(CHAIN_MODES.index("import")).setChecked(True)
         self.start_import()
@@ -457,10 +378,8 @@ class ChainPage(Page):
             self.add_import_files(paths)
 
     def _remove_selected(self) -> None:
-        for item in self.import_list.selectedItems():
-            self.import_list.takeItem(self.import_list.row(item))
-        self.state.import_files = [self.import_list.item(i).text()
-                                   for i in range(self.import_list.count())]
+        self.import_mode.remove_selected()
+        self.state.import_files = self.import_mode.files()
         self._drop_chain()
 
     def _snapshot(self) -> backend.ChainRequest:
@@ -504,8 +423,8 @@ class ChainPage(Page):
         self.state.chain = outcome
         self.state.findings = outcome.findings
         self.state.forget_plan()
-        errors = sum(1 for f in outcome.findings if backend.severity(f) == "error")
-        warnings = sum(1 for f in outcome.findings if backend.severity(f) == "warning")
+        errors = sum(1 for f in outcome.findings if f.severity == "error")
+        warnings = sum(1 for f in outcome.findings if f.severity == "warning")
         if errors:
             self.status.setText(f"{errors} error(s) must be fixed before going on.")
         else:

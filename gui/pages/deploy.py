@@ -7,7 +7,7 @@ nothing is marked applied or checked.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Literal
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -18,13 +18,16 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QVBoxLayout,
+    QWizard,
 )
 
-from core.deploy import DeployFailedError
-from core.errors import CancelledError, DeployError, DriftError, RollbackError
+from core.bundle import BundleReport
+from core.deploy import DeployFailedError, DeployReport
+from core.errors import CancelledError, DeployError, DriftError, EdgecertError, RollbackError
 from core.progress import CancelToken, ProgressEvent
 from gui import backend, dialogs
 from gui.pages.base import Page
+from gui.shared import Shared
 from gui.widgets.plan_checklist import PlanChecklist, phase_of
 
 DeviceEnded = Literal["", "before", "after", "unknown"]
@@ -58,8 +61,9 @@ class DeployPage(Page):
     finished = Signal()
     """The deploy (or export) ended, whichever way."""
 
-    def __init__(self) -> None:
-        super().__init__("Deploy", "Stop is safe at any time: whatever was changed is put back.")
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared, "Deploy",
+                         "Stop is safe at any time: whatever was changed is put back.")
         self.setObjectName("deployPage")
         self.checklist = PlanChecklist()
         self.progress = QProgressBar()
@@ -110,7 +114,6 @@ class DeployPage(Page):
 
     def _start(self) -> None:
         self.state.deploy_report = None
-        self.state.check_report = None
         self.outcome = ""
         self.ended = ""
         self._stop_asked = False
@@ -128,8 +131,8 @@ class DeployPage(Page):
             self.setTitle("Deploy")
             self.setSubTitle("Stop is safe at any time: whatever was changed on the device is "
                              "put back.")
-        plan = backend.preview_plan(self.state.plan)
-        self.checklist.set_plan(plan)
+        preview = self.state.plan
+        self.checklist.set_plan(preview.plan if preview is not None else None)
         self.progress.setRange(0, max(1, len(self.checklist.rows)))
         self.progress.setValue(0)
         self._cancel = CancelToken()
@@ -142,7 +145,12 @@ class DeployPage(Page):
         self.run(backend.deploy, backend.target_request(self.state), self.state.plan,
                  on_success=self._done, on_failure=self._failed, on_progress=self._progressed,
                  cancel=self._cancel)
-        self.wiz.button(self.wiz.WizardButton.CancelButton).setEnabled(True)
+        self._enable_cancel(True)
+
+    def _enable_cancel(self, on: bool) -> None:
+        wizard = self.wizard()
+        if wizard is not None:
+            wizard.button(QWizard.WizardButton.CancelButton).setEnabled(on)
 
     def retry(self) -> None:
         """Deploy the same plan again after a failure (core re-reads the device first)."""
@@ -154,18 +162,12 @@ class DeployPage(Page):
     def _preview_commits(self, commit: bool) -> None:
         """The preview is the point of no return while a deploy runs; after a failure the
         technician may go Back to fix the cause."""
-        from gui.wizard import PageId
-
-        preview = self.wiz.page(PageId.PREVIEW)
-        if preview.isCommitPage() != commit:
-            preview.setCommitPage(commit)
+        self.shared.commit_point.emit(commit)
         self.completeChanged.emit()  # the wizard re-reads whether Back is allowed
 
     def cleanupPage(self) -> None:
         # Back to the preview: Deploy is its button again.
-        from gui.wizard import PageId
-
-        self.wiz.page(PageId.PREVIEW).setCommitPage(True)
+        self.shared.commit_point.emit(True)
         super().cleanupPage()
 
     # -- progress ----------------------------------------------------------------------------
@@ -194,17 +196,17 @@ class DeployPage(Page):
         self._log(event.message or event.step)
 
     # -- results -------------------------------------------------------------------------------
-    def _done(self, report: Any) -> None:
+    def _done(self, report: DeployReport | BundleReport) -> None:
         self.state.deploy_report = report
         self.outcome = "done"
         self.ended = "after"
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
-        if self.is_bundle:
+        if isinstance(report, BundleReport):
             for row in self.checklist.rows:
                 installs = phase_of(row.key) == "install"
                 self.checklist.set_status(row.key, WRITTEN if installs else NOT_APPLIED)
-            text = (f"Bundle written to {getattr(report, 'path', self.state.bundle_dir)}. "
+            text = (f"Bundle written to {report.path}. "
                     "Nothing was applied: copy it to the device and run install.sh as root.")
             self.step_label.setText("Bundle written.")
         else:
@@ -215,13 +217,13 @@ class DeployPage(Page):
             if self._stop_asked:
                 text += (". The stop came too late to take effect: the deploy had finished, "
                          "the device has the new configuration exactly as previewed")
-            unchanged = getattr(report, "outcome", "") == "already-deployed"
+            unchanged = report.outcome == "already-deployed"
             self.step_label.setText("Nothing to change." if unchanged else "Deployed.")
         self._log(text)
         self.banner.setText("✔ " + text)
         self.banner.setStyleSheet(_GREEN)
         self._ended()
-        self.wiz.button(self.wiz.WizardButton.CancelButton).setEnabled(False)
+        self._enable_cancel(False)
 
     def _failed(self, exc: BaseException) -> None:
         self.checklist.set_all("failed", only="running")
@@ -229,7 +231,7 @@ class DeployPage(Page):
         if self.is_bundle:
             self.outcome = "failed"
             self.step_label.setText("The bundle was not written.")
-            hint = getattr(exc, "hint", "")
+            hint = exc.hint if isinstance(exc, EdgecertError) else ""
             text = (f"Export failed: {exc}\nNo bundle was left behind; no device was touched."
                     + (f"\nWhat to do: {hint}" if hint else ""))
             self.banner.setStyleSheet(_RED)
@@ -258,7 +260,7 @@ class DeployPage(Page):
             # Failed before the device was changed (drift, no space for the backup, login…).
             self.outcome = "failed"
             self.step_label.setText("Deploy failed.")
-            hint = getattr(exc, "hint", "")
+            hint = exc.hint if isinstance(exc, EdgecertError) else ""
             untouched = self.ended == "before"
             text = (f"Deploy failed: {exc}" + ("\nThe device was not changed." if untouched
                                                else "")

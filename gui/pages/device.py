@@ -5,22 +5,19 @@ from __future__ import annotations
 from pathlib import PurePosixPath, PureWindowsPath
 
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QRadioButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from core.versions import catalog
 from gui import backend
-from gui.pages.base import Page, note
+from gui.pages.base import Page, line_edit, note, radio_group
+from gui.shared import Shared
 from gui.state import EdgeCaMethod
 
 METHODS: tuple[tuple[EdgeCaMethod, str, str], ...] = (
@@ -42,37 +39,25 @@ def _parent(path: str, platform: str) -> str:
 
 
 class DevicePage(Page):
-    def __init__(self) -> None:
-        super().__init__("Device settings",
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared, "Device settings",
                          "Where the device keeps the files and how its edge CA is managed.")
         self.setObjectName("devicePage")
         self._problems: dict[str, str] = {}
         self._generation = 0
 
-        self.methods = QButtonGroup(self)
-        method_box = QGroupBox("Edge CA")
-        method_layout = QVBoxLayout(method_box)
-        for i, (key, text, tip) in enumerate(METHODS):
-            button = QRadioButton(text)
-            button.setObjectName(f"method_{key}")
-            button.setToolTip(tip)
-            self.methods.addButton(button, i)
-            method_layout.addWidget(button)
+        self.methods, method_box = radio_group(
+            self, "Edge CA", [(f"method_{key}", text, tip) for key, text, tip in METHODS])
 
-        self.cert_dir = QLineEdit()
-        self.cert_dir.setObjectName("certDir")
-        self.cert_dir.setToolTip("Folder on the device for certificates (readable by aziotcs)")
-        self.key_dir = QLineEdit()
-        self.key_dir.setObjectName("keyDir")
-        self.key_dir.setToolTip("Folder on the device for private keys (0700, owned by aziotks)")
-        self.pkcs11_uri = QLineEdit()
-        self.pkcs11_uri.setObjectName("pkcs11Uri")
-        self.pkcs11_uri.setPlaceholderText("pkcs11:token=edge;object=edge-ca (optional)")
-        self.pkcs11_uri.setToolTip("Use a key in an HSM instead of a key file. The PIN "
-                                   "(pin-value) is never remembered.")
-        self.pkcs11_lib = QLineEdit()
-        self.pkcs11_lib.setObjectName("pkcs11Lib")
-        self.pkcs11_lib.setPlaceholderText("/usr/lib/…/libpkcs11.so")
+        self.cert_dir = line_edit(
+            "certDir", tip="Folder on the device for certificates (readable by aziotcs)")
+        self.key_dir = line_edit(
+            "keyDir", tip="Folder on the device for private keys (0700, owned by aziotks)")
+        self.pkcs11_uri = line_edit(
+            "pkcs11Uri", placeholder="pkcs11:token=edge;object=edge-ca (optional)",
+            tip="Use a key in an HSM instead of a key file. The PIN (pin-value) is never "
+                "remembered.")
+        self.pkcs11_lib = line_edit("pkcs11Lib", placeholder="/usr/lib/…/libpkcs11.so")
         files_box = QGroupBox("Files on the device")
         files_form = QFormLayout(files_box)
         files_form.addRow("Certificate f&older:", self.cert_dir)
@@ -91,15 +76,11 @@ class DevicePage(Page):
         quick_form.addRow("Lifeti&me:", self.quickstart_days)
         self.quick_box = quick_box
 
-        self.est_url = QLineEdit()
-        self.est_url.setObjectName("estUrl")
-        self.est_url.setPlaceholderText("https://est.example.org/.well-known/est")
-        self.est_user = QLineEdit()
-        self.est_user.setObjectName("estUser")
-        self.est_password = QLineEdit()
-        self.est_password.setObjectName("estPassword")
-        self.est_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.est_password.setToolTip("Never stored by edgecert; the diff shows it redacted")
+        self.est_url = line_edit("estUrl", placeholder="https://est.example.org/.well-known/est")
+        self.est_user = line_edit("estUser")
+        self.est_password = line_edit(
+            "estPassword", secret=True,
+            tip="Never stored by edgecert; the diff shows it redacted")
         est_box = QGroupBox("EST server")
         est_form = QFormLayout(est_box)
         est_form.addRow("U&RL:", self.est_url)
@@ -109,13 +90,11 @@ class DevicePage(Page):
 
         self.auto_renew = QCheckBox("Renew the edge CA au&tomatically")
         self.auto_renew.setObjectName("autoRenew")
-        self.threshold = QLineEdit()
-        self.threshold.setObjectName("threshold")
-        self.threshold.setToolTip("When to renew: share of the lifetime passed, or time before "
-                                  "expiry")
-        self.retry = QLineEdit()
-        self.retry.setObjectName("retry")
-        self.retry.setToolTip("How long to wait before trying again after a failed renewal")
+        self.threshold = line_edit(
+            "threshold",
+            tip="When to renew: share of the lifetime passed, or time before expiry")
+        self.retry = line_edit(
+            "retry", tip="How long to wait before trying again after a failed renewal")
         self.threshold_error = QLabel("")
         self.threshold_error.setObjectName("thresholdError")
         self.retry_error = QLabel("")
@@ -200,7 +179,7 @@ class DevicePage(Page):
 
     def _update_visibility(self) -> None:
         s = self.state
-        rel = catalog()[s.release_key]
+        rel = s.release
         method = s.edge_ca_method
         est_button = self.methods.button(2)
         est_button.setEnabled(not rel.is_legacy)

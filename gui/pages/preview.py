@@ -16,13 +16,14 @@ from PySide6.QtWidgets import (
 
 from gui import backend
 from gui.pages.base import Page, note
+from gui.shared import Shared
 from gui.widgets.diff_view import DiffView
 from gui.widgets.plan_checklist import PlanChecklist
 
 
 class PreviewPage(Page):
-    def __init__(self) -> None:
-        super().__init__("Preview",
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared, "Preview",
                          "Exactly what Deploy will do. Secrets are shown redacted. Nothing has "
                          "been written yet.")
         self.setObjectName("previewPage")
@@ -49,7 +50,9 @@ class PreviewPage(Page):
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
         layout.addWidget(self.warnings)
-        self._waiting_for: Any = None
+        self._waiting = False
+        """Waiting for the chain page to settle (connected to ``chain_settled``)."""
+        shared.commit_point.connect(self._commit_point)
         layout.addWidget(note("Deploy keeps a backup of every file it replaces and rolls back by "
                               "itself if any step fails."))
 
@@ -65,17 +68,13 @@ class PreviewPage(Page):
         self.checklist.set_plan(None)
         self.warnings.setText("")
         if not self.state.chain_ready():
-            from gui.pages.base import Page
-            from gui.wizard import PageId
-
-            chain_page = self.wiz.page(PageId.CHAIN)
-            if isinstance(chain_page, Page) and chain_page.busy:
+            if self.shared.chain_busy:
                 # Being made again (the device runs another release): plan once it is ready.
                 self.status.setText("Waiting for the certificate chain, being made again for "
                                     f"IoT Edge {self.state.release_key}…")
                 self.diff.set_diff("(waiting for the certificate chain…)", "", "")
-                self._waiting_for = chain_page
-                chain_page.completeChanged.connect(self._chain_changed)
+                self._waiting = True
+                self.shared.chain_settled.connect(self._chain_changed)
                 return
             self.status.setText(
                 "The certificate chain is not ready for IoT Edge "
@@ -85,19 +84,24 @@ class PreviewPage(Page):
             return
         self._compute()
 
+    def _commit_point(self, commit: bool) -> None:
+        """The deploy page says whether this page is the point of no return just now."""
+        if self.isCommitPage() != commit:
+            self.setCommitPage(commit)
+
+    def _stop_waiting(self) -> None:
+        if self._waiting:
+            self.shared.chain_settled.disconnect(self._chain_changed)
+            self._waiting = False
+
     def _chain_changed(self) -> None:
-        page = self._waiting_for
-        if page is None or page.busy:
-            return
-        page.completeChanged.disconnect(self._chain_changed)
-        self._waiting_for = None
-        if self.wiz.currentPage() is self and self.state.plan is None:
+        self._stop_waiting()
+        wizard = self.wizard()
+        if wizard is not None and wizard.currentPage() is self and self.state.plan is None:
             self.initializePage()
 
     def cleanupPage(self) -> None:
-        if self._waiting_for is not None:
-            self._waiting_for.completeChanged.disconnect(self._chain_changed)
-            self._waiting_for = None
+        self._stop_waiting()
         super().cleanupPage()
 
     def _compute(self) -> None:
@@ -108,14 +112,14 @@ class PreviewPage(Page):
     def _show(self, preview: Any) -> None:
         self.state.plan = preview
         self.status.setText(backend.describe_preview(preview))
-        unified, before, after = backend.preview_diff(preview)
+        unified = preview.unified
         if not unified.strip():
             unified = (f"{preview.config_path} itself is unchanged: it already names the same "
                        "files." + ("\nThe certificates in those files are replaced: see "
                                    "Certificates." if preview.certs_changed else ""))
-        self.diff.set_diff(unified, before, after)
+        self.diff.show_diff(unified, preview.side)
         self._show_certs(preview)
-        self.checklist.set_plan(backend.preview_plan(preview))
+        self.checklist.set_plan(preview.plan)
         warnings = backend.preview_warnings(preview)
         self.warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
         self.completeChanged.emit()

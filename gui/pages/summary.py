@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from gui import backend, dialogs, report
 from gui.pages.base import Page
+from gui.shared import Shared
 from gui.widgets.wrapping_tree import WrappingTree
 
 _RESULT_ICON = {"ok": "✔", "warning": "⚠", "error": "✖", "fatal": "✖", "skipped": "–",
@@ -24,8 +25,8 @@ _RESULT_ICON = {"ok": "✔", "warning": "⚠", "error": "✖", "fatal": "✖", "
 
 
 class SummaryPage(Page):
-    def __init__(self) -> None:
-        super().__init__("Verified: summary",
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared, "Verified: summary",
                          "What the device reports now, and what to remember for the work order.")
         self.setObjectName("summaryPage")
         self.checks = WrappingTree()  # details of a failed check wrap, never elided

@@ -6,18 +6,14 @@ import re
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QFileDialog,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QRadioButton,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
@@ -32,7 +28,8 @@ from core.errors import (
     WrongPasswordError,
 )
 from gui import backend, dialogs
-from gui.pages.base import Page, buddy_label, note
+from gui.pages.base import Page, buddy_label, line_edit, note, radio_group
+from gui.shared import Shared
 from gui.state import TARGET_KINDS, TargetKind
 from gui.widgets.file_inputs import PathEdit
 
@@ -71,34 +68,22 @@ KIND_TEXT: dict[TargetKind, tuple[str, str]] = {
 
 
 class TargetPage(Page):
-    def __init__(self) -> None:
-        super().__init__("Target",
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared, "Target",
                          "Where the chain goes. Nothing is changed on the device before Deploy; "
                          "this page only reads its current state.")
         self.setObjectName("targetPage")
-        self.kinds = QButtonGroup(self)
-        kind_box = QGroupBox("Deploy to")
-        kind_layout = QVBoxLayout(kind_box)
-        for i, kind in enumerate(TARGET_KINDS):
-            text, tip = KIND_TEXT[kind]
-            button = QRadioButton(text)
-            button.setObjectName(f"target_{kind}")
-            button.setToolTip(tip)
-            self.kinds.addButton(button, i)
-            kind_layout.addWidget(button)
+        self.kinds, kind_box = radio_group(
+            self, "Deploy to", [(f"target_{kind}", *KIND_TEXT[kind]) for kind in TARGET_KINDS])
 
         # -- SSH / EFLOW connection
-        self.host = QLineEdit()
-        self.host.setObjectName("host")
-        self.host.setPlaceholderText("device.example.org, 192.0.2.10 or host:port")
+        self.host = line_edit("host", placeholder="device.example.org, 192.0.2.10 or host:port")
         self.port = QSpinBox()
         self.port.setObjectName("port")
         self.port.setRange(1, 65535)
-        self.user = QLineEdit()
-        self.user.setObjectName("user")
-        self.key_file = QLineEdit()
-        self.key_file.setObjectName("keyFile")
-        self.key_file.setPlaceholderText("~/.ssh/id_ed25519 (empty: use the SSH agent)")
+        self.user = line_edit("user")
+        self.key_file = line_edit("keyFile",
+                                  placeholder="~/.ssh/id_ed25519 (empty: use the SSH agent)")
         key_browse = QPushButton("Browse…")
         key_browse.clicked.connect(self._pick_key)
         key_row = QHBoxLayout()
@@ -106,10 +91,8 @@ class TargetPage(Page):
         key_row.addWidget(key_browse)
         self.use_password = QCheckBox("Log in with a pass&word instead of a key")
         self.use_password.setObjectName("usePassword")
-        self.ssh_password = QLineEdit()
-        self.ssh_password.setObjectName("sshPassword")
-        self.ssh_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.ssh_password.setToolTip("Used for this session only; never stored")
+        self.ssh_password = line_edit("sshPassword", secret=True,
+                                      tip="Used for this session only; never stored")
         self.detect_button = QPushButton("Detect EFLOW &address")
         self.detect_button.setObjectName("detectButton")
         conn = QWidget()
@@ -126,10 +109,8 @@ class TargetPage(Page):
         form.addRow("SSH passwo&rd:", self.ssh_password)
         self.conn = conn
 
-        self.sudo_password = QLineEdit()
-        self.sudo_password.setObjectName("sudoPassword")
-        self.sudo_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.sudo_password.setToolTip("Only if sudo asks for one; never stored")
+        self.sudo_password = line_edit("sudoPassword", secret=True,
+                                       tip="Only if sudo asks for one; never stored")
         sudo_row = QFormLayout()
         sudo_row.setContentsMargins(0, 0, 0, 0)
         sudo_row.addRow("Sudo &password:", self.sudo_password)
@@ -409,11 +390,9 @@ class TargetPage(Page):
             self.state.release_key = version
             self.state.forget_plan()
             self.state.assume_release = False
-            chain_page = self.wiz.page(1)  # PageId.CHAIN: check the chain against its rules
-            revalidate = getattr(chain_page, "revalidate", None)
-            if callable(revalidate) and self.state.chain is not None:
+            if self.state.chain is not None:
                 message += " The certificate chain is checked again for that version."
-                revalidate()
+            self.shared.release_changed.emit()  # the chain is checked against its rules
         self.status.setText(message)
         self._show_device_state()
         self.completeChanged.emit()

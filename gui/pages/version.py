@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from core.versions import DEFAULT_RELEASE, EdgeRelease, catalog
 from gui.pages.base import Page, note
+from gui.shared import Shared
 
 # (catalog key, platform, button text); the catalog says what each choice means.
 CHOICES: tuple[tuple[str, str, str], ...] = (
@@ -55,8 +56,9 @@ def explain(rel: EdgeRelease, platform: str) -> str:
 
 
 class VersionPage(Page):
-    def __init__(self) -> None:
+    def __init__(self, shared: Shared) -> None:
         super().__init__(
+            shared,
             "IoT Edge version and platform",
             "Choose what the device runs. Unsure? Run <code>iotedge version</code> on it, or "
             "pick the newest and let the Target page read the device.",
@@ -120,11 +122,9 @@ class VersionPage(Page):
             self.state.forget_results_after_target()
             self.state.assume_release = False
             # Findings depend on the release (pathlen, 2038 limit): validate again.
-            chain_page = self.wiz.page(1) if self.wizard() else None
-            if chain_page is not None and hasattr(chain_page, "revalidate"):
-                chain_page.revalidate()
+            self.shared.release_changed.emit()
         self._show()
 
     def _show(self) -> None:
-        rel = catalog()[self.state.release_key]
+        rel = self.state.release
         self.explanation.setText(explain(rel, self.state.platform))

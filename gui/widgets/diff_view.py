@@ -1,11 +1,13 @@
 """The configuration diff: unified or side by side, syntax-highlighted, readable in dark themes.
 
-The texts it receives are already redacted by core; this widget only lays them out.
+What it shows is redacted by core: the unified diff comes redacted, and the side-by-side rows
+are aligned by core on the real text and redacted there (``core.config.diff.side_by_side``), so a
+changed secret is a changed row. This widget only lays them out.
 """
 
 from __future__ import annotations
 
-import difflib
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import (
@@ -26,6 +28,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from core.config.diff import SideBySide
 
 
 def _is_dark(palette: QPalette) -> bool:
@@ -88,27 +93,11 @@ class DiffHighlighter(QSyntaxHighlighter):
 
 def side_by_side(before: str, after: str) -> tuple[list[str], list[str], list[str | None],
                                                    list[str | None]]:
-    """Align two texts line by line (blank filler where one side has nothing)."""
-    a, b = before.splitlines(), after.splitlines()
-    left: list[str] = []
-    right: list[str] = []
-    lk: list[str | None] = []
-    rk: list[str | None] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            left += a[i1:i2]
-            right += b[j1:j2]
-            lk += [None] * (i2 - i1)
-            rk += [None] * (j2 - j1)
-            continue
-        n = max(i2 - i1, j2 - j1)
-        la = a[i1:i2] + [""] * (n - (i2 - i1))
-        rb = b[j1:j2] + [""] * (n - (j2 - j1))
-        left += la
-        right += rb
-        lk += ["del"] * (i2 - i1) + [None] * (n - (i2 - i1))
-        rk += ["add"] * (j2 - j1) + [None] * (n - (j2 - j1))
-    return left, right, lk, rk
+    """Align two texts line by line (blank filler where one side has nothing), redacted."""
+    from core.config.diff import side_by_side as align
+
+    side = align(before, after)
+    return list(side.left), list(side.right), list(side.left_kinds), list(side.right_kinds)
 
 
 def _editor(name: str) -> QPlainTextEdit:
@@ -158,12 +147,17 @@ class DiffView(QWidget):
         self.side_button.toggled.connect(lambda on: self.stack.setCurrentIndex(1 if on else 0))
 
     def set_diff(self, unified: str, before: str, after: str) -> None:
-        """Show a (redacted) unified diff and the (redacted) texts it was made from."""
+        """Show a (redacted) unified diff and the texts it was made from, aligned and redacted."""
+        from core.config.diff import side_by_side as align
+
+        self.show_diff(unified, align(before, after))
+
+    def show_diff(self, unified: str, side: SideBySide) -> None:
+        """Show a (redacted) unified diff and core's redacted side-by-side rows."""
         self.unified.setPlainText(unified or "No change: the configuration is already as wanted.")
-        left, right, lk, rk = side_by_side(before, after)
-        self._hl_left.line_kinds = lk
-        self._hl_right.line_kinds = rk
-        self.left.setPlainText("\n".join(left))
-        self.right.setPlainText("\n".join(right))
+        self._hl_left.line_kinds = list(side.left_kinds)
+        self._hl_right.line_kinds = list(side.right_kinds)
+        self.left.setPlainText("\n".join(side.left))
+        self.right.setPlainText("\n".join(side.right))
         self._hl_left.rehighlight()
         self._hl_right.rehighlight()
