@@ -34,6 +34,8 @@ Device API (``Device``)
     ``rotate_host_key()`` → new host key, sshd restarted, returns the new fingerprint
         (``known_hosts`` keeps the old one: a changed-key scenario)
     ``set_version("1.5.21")``, ``fail_next_apply(message)`` / ``fail_apply_off()``,
+        ``fail_apply_for(subject_text)`` (only that edge CA is refused), ``add_edge_containers()``
+        (a hostname change is refused),
         ``events()`` → what the stand-in runtime recorded (apply, restart, check …)
     ``hold(step, match="")`` / ``wait_reached(step)`` / ``release(step)`` → stop the device at a
         step until released, for fault injection: ``tar`` (the upload being unpacked), ``flock``
