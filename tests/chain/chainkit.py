@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import socket
 import ssl
@@ -12,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from ci import unavailable
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -20,7 +19,6 @@ from cryptography.x509.oid import NameOID
 
 KEY_TYPES = ["rsa-4096", "rsa-2048", "ec-p256", "ec-p384"]
 VERSIONS = ["1.1", "1.5"]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 NOW = dt.datetime.now(dt.UTC)
 
 
@@ -28,9 +26,7 @@ def openssl_bin() -> str:
     """The openssl CLI; a test needing it fails in CI when it is missing, else skips."""
     path = shutil.which("openssl")
     if path is None:
-        if IN_CI:
-            pytest.fail("openssl CLI missing (apt-get install openssl)")
-        pytest.skip("openssl CLI missing")
+        unavailable("openssl CLI missing (apt-get install openssl)")
     return path
 
 
