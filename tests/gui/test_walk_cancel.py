@@ -225,8 +225,11 @@ def test_stop_during_a_device_step_leaves_it_exactly_before_or_after(
     else:
         assert ended == "after" and page.outcome == "done"  # type: ignore[attr-defined]
         assert _after_matches_plan(device15, plan)
-        assert "exactly as previewed" in banner or "nothing to stop" in \
-            page.log.toPlainText()  # type: ignore[attr-defined]
+        # exactly one story: the stop came too late (banner), or the deploy had already ended
+        # while the question was open (log)
+        too_late = "exactly as previewed" in banner
+        already_ended = "nothing to stop" in page.log.toPlainText()  # type: ignore[attr-defined]
+        assert too_late != already_ended, (banner, page.log.toPlainText())  # type: ignore
     assert "Cancelling" not in page.step_label.text()  # type: ignore[attr-defined]
 
 
