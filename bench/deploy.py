@@ -31,7 +31,7 @@ _RTCFG = HERE.parent.parent / "shared" / "tools" / "rtcfg" / "rtcfg"
 if _RTCFG.is_file():
     os.environ.setdefault("EDGECERT_RTCFG", str(_RTCFG))
 
-from chains import make_chain  # noqa: E402
+from certs import make_chain  # noqa: E402
 from device.device import Device, start_device  # noqa: E402
 from device.layouts import layout  # noqa: E402
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from chains import make_chain
+from certs import make_chain
 from ci import unavailable
 
 from core.plan import (

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from chains import make_chain
+from certs import make_chain
 from device.fixtures import Device
 from device.layouts import EDGE_CA_CER, MASTER_KEYS, layout
 from device.rootfs import PW_ADMIN_PASSWORD
