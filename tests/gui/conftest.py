@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import walk_support
 from guitest_support import DialogLog
 from PySide6.QtCore import QSettings
+from walk_support import Keyboard, Modals
 
 from gui import dialogs, workers
 
@@ -66,3 +68,24 @@ def out_dir(tmp_path: Path) -> Path:
     d = tmp_path / "out"
     d.mkdir()
     return d
+
+
+@pytest.fixture(autouse=True)
+def _kept_windows(_gui_thread_garbage_and_no_leftover_jobs: None) -> Iterator[None]:
+    """Release the windows ``walk_support.show`` kept, before the leftover-jobs check."""
+    yield
+    walk_support.KEPT.clear()
+
+
+@pytest.fixture
+def kb() -> Keyboard:
+    """Key presses to the active window, counted (``walk_support.Keyboard``)."""
+    return Keyboard()
+
+
+@pytest.fixture
+def modals(kb: Keyboard) -> Iterator[Modals]:
+    """Answers to the modal dialogs a walk meets (``walk_support.Modals``)."""
+    m = Modals(kb)
+    yield m
+    m.stop()

@@ -4,47 +4,19 @@ written, nothing applied), speaks of exporting, and never shows the bundle's int
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, focused, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, focused, show, wait_enabled, wait_page
 
 from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
-_KEEP: list[SetupWizard] = []
-
-
-@pytest.fixture(autouse=True)
-def _release() -> Iterator[None]:
-    yield
-    _KEEP.clear()
-
-
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
 
 
 def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
-    w = SetupWizard(state, remember=False)
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
+    return show(qtbot, SetupWizard(state, remember=False))
 
 
 def _to_bundle_target(qtbot: QtBot, w: SetupWizard, kb: Keyboard, modals: Modals,

@@ -14,7 +14,7 @@ import pytest
 from device.fixtures import Device
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, show, wait_enabled, wait_page
 
 from gui import backend, dialogs
 from gui.state import WizardState
@@ -27,37 +27,17 @@ from core.deploy import deploy
 from core.targets.local import LocalTarget
 
 ROOTS = ("/etc/aziot", "/var/aziot", "/var/lib/aziot")
-_KEEP: list[SetupWizard] = []
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     (tmp_path / "home").mkdir()
-    yield
-    _KEEP.clear()
-
-
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
 
 
 def _show(qtbot: QtBot, w: SetupWizard) -> SetupWizard:
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
+    return show(qtbot, w)
 
 
 # -- this computer, against the deploy tests' sandbox (apply made slow) -------------------------

@@ -4,47 +4,18 @@ the busy bar is not a frozen "0%"; Stop during generation; import list keys."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, focused, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, focused, show, wait_enabled, wait_page
 
 from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard
 
-_KEEP: list[SetupWizard] = []
-
-
-@pytest.fixture(autouse=True)
-def _release() -> Iterator[None]:
-    yield
-    _KEEP.clear()
-
-
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
-
 
 def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
-    w = SetupWizard(state, remember=False)
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
+    return show(qtbot, SetupWizard(state, remember=False))
 
 
 def _demo_folders(out: Path) -> list[Path]:

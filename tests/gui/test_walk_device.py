@@ -7,52 +7,30 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from device.fixtures import Device
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, Stopwatch, focused, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, Stopwatch, focused, show, wait_enabled, wait_page
 
 from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard
 
 ROOTS = ("/etc/aziot", "/var/aziot", "/var/lib/aziot")
-_KEEP: list[SetupWizard] = []
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No known hosts and no remembered inputs: the device is met for the first time."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     (tmp_path / "home").mkdir()
-    yield
-    _KEEP.clear()
-
-
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
 
 
 def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
-    w = SetupWizard(state, remember=False)
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
+    return show(qtbot, SetupWizard(state, remember=False))
 
 
 def _nav(w: SetupWizard, which: str) -> object:

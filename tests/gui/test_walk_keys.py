@@ -10,51 +10,25 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, focused, wait_enabled, wait_page
+from walk_support import KEPT, Keyboard, Modals, focused, show, wait_enabled, wait_page
 
 from core import errors
 from gui import dialogs
 from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard, settings
 
-_KEEP: list[SetupWizard] = []
 CHAINS = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-@pytest.fixture(autouse=True)
-def _release() -> Iterator[None]:
-    yield
-    _KEEP.clear()
-
-
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
 
 
 def _launch(qtbot: QtBot, state: WizardState | None = None, *, remember: bool = False
             ) -> SetupWizard:
-    w = SetupWizard(state, remember=remember)
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
+    return show(qtbot, SetupWizard(state, remember=remember))
 
 
 def test_alt_letters_never_type_into_a_field(qtbot: QtBot, kb: Keyboard,
@@ -89,7 +63,7 @@ def test_every_label_mnemonic_focuses_its_field(qtbot: QtBot, kb: Keyboard, pid:
                         edge_ca_method="files", target_kind="bundle")
     w = SetupWizard(state, remember=False)
     qtbot.addWidget(w)
-    _KEEP.append(w)
+    KEPT.append(w)
     w.ensure_pages()
     w.setStartId(pid)
     w.show()

@@ -5,14 +5,13 @@ files, a CSR signed by an external CA (openssl), all exported as a bundle; and t
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from device.fixtures import Device
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, focused, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, focused, show, wait_enabled, wait_page
 
 from core.chain import generate_demo_chain
 from core.versions import release
@@ -20,38 +19,17 @@ from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
-_KEEP: list[SetupWizard] = []
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     (tmp_path / "home").mkdir()
-    yield
-    _KEEP.clear()
-
-
-@pytest.fixture
-def kb() -> Keyboard:
-    return Keyboard()
-
-
-@pytest.fixture
-def modals(kb: Keyboard) -> Iterator[Modals]:
-    m = Modals(kb)
-    yield m
-    m.stop()
 
 
 def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
-    w = SetupWizard(state, remember=False)
-    qtbot.addWidget(w)
-    _KEEP.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
+    return show(qtbot, SetupWizard(state, remember=False))
 
 
 def _finish_with_report(qtbot: QtBot, w: SetupWizard, kb: Keyboard, modals: Modals,

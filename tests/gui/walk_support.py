@@ -11,12 +11,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QWindow
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
+
+W = TypeVar("W", bound=QWidget)
+
+KEPT: list[QWidget] = []
+"""Windows a walk showed: alive until the test's end (tests/gui/conftest.py clears the list)."""
+
+
+def show(qtbot: QtBot, window: W) -> W:
+    """Show ``window`` as the active window, as a person starts the wizard; kept to the end."""
+    qtbot.addWidget(window)
+    KEPT.append(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    return window
 
 
 def _window() -> QWindow:
