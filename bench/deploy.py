@@ -32,13 +32,11 @@ if _RTCFG.is_file():
     os.environ.setdefault("EDGECERT_RTCFG", str(_RTCFG))
 
 from certs import make_chain  # noqa: E402
+from deploytest_support import device_plan as plan_on_device  # noqa: E402
 from device.device import Device, start_device  # noqa: E402
 from device.layouts import layout  # noqa: E402
 
-from core.config.planning import build_plan, default_paths  # noqa: E402
-from core.config.settings import CertSettings, Preloaded  # noqa: E402
-from core.config.uris import file_uri  # noqa: E402
-from core.deploy import deploy, read_device_state  # noqa: E402
+from core.deploy import deploy  # noqa: E402
 from core.plan import Plan  # noqa: E402
 from core.targets.ssh import SshTarget  # noqa: E402
 
@@ -113,17 +111,8 @@ def fresh(dev: Device) -> Device:
 
 def device_plan(dev: Device) -> Plan:
     """The plan exactly as the CLI computes it (fresh chain, device config as it is)."""
-    chain = make_chain()
     with connect(dev) as target:
-        state = read_device_state(target, None)
-    paths = default_paths(state.release, "linux")
-    settings = CertSettings(edge_ca=Preloaded(file_uri(paths.edge_ca_cert),
-                                              file_uri(paths.edge_ca_key)),
-                            trust_bundle_cert=file_uri(paths.trust_bundle))
-    return build_plan(release=state.release, platform="linux", settings=settings,
-                      current_config=state.config, edge_ca_cert=chain.edge_ca_full_chain,
-                      edge_ca_key=chain.edge_ca_key, trust_bundle=chain.root,
-                      template=state.template)
+        return plan_on_device(target, make_chain())
 
 
 def run_edgecert(device: Device) -> float:

@@ -12,16 +12,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from certs import make_chain
+from certs import Chain, make_chain
+from deploytest_support import device_plan, plan_for
 from device.fixtures import Device
 from device.layouts import EDGE_CA_CER, MASTER_KEYS, layout
 from device.rootfs import PW_ADMIN_PASSWORD
 from eflow_standin import PowerShellStandIn
 
 from core.bundle import export_bundle
-from core.config.planning import build_plan, default_paths
-from core.config.settings import CertSettings, Preloaded
-from core.config.uris import file_uri
 from core.deploy import (
     DeployFailedError,
     RollbackFailedError,
@@ -37,19 +35,6 @@ from core.targets.local import LocalTarget
 from core.targets.ssh import SshTarget
 
 ROOTS = ("/etc/aziot", "/etc/iotedge", "/var/aziot", "/var/lib/aziot", "/var/lib/iotedge")
-
-
-def plan_for(target: Target, cn: str = "edge-device-01-ca.ca") -> Plan:
-    chain = make_chain(cn)
-    state = read_device_state(target, None)
-    paths = default_paths(state.release, "linux")
-    settings = CertSettings(edge_ca=Preloaded(file_uri(paths.edge_ca_cert),
-                                              file_uri(paths.edge_ca_key)),
-                            trust_bundle_cert=file_uri(paths.trust_bundle))
-    return build_plan(release=state.release, platform="linux", settings=settings,
-                      current_config=state.config, edge_ca_cert=chain.edge_ca_full_chain,
-                      edge_ca_key=chain.edge_ca_key, trust_bundle=chain.root,
-                      template=state.template)
 
 
 @pytest.mark.device
@@ -95,16 +80,9 @@ def test_deploy_each_release(layout: str, request: pytest.FixtureRequest) -> Non
 
 def plan_for_same(target: Target, plan: Plan) -> Plan:
     """The same files, planned again from the device as it is now."""
-    state = read_device_state(target, None)
     files = {f.role: f.data for f in plan.files}
-    paths = default_paths(state.release, "linux")
-    settings = CertSettings(edge_ca=Preloaded(file_uri(paths.edge_ca_cert),
-                                              file_uri(paths.edge_ca_key)),
-                            trust_bundle_cert=file_uri(paths.trust_bundle))
-    return build_plan(release=state.release, platform="linux", settings=settings,
-                      current_config=state.config, edge_ca_cert=files["edge-ca-cert"],
-                      edge_ca_key=files["edge-ca-key"], trust_bundle=files["trust-bundle"],
-                      template=state.template)
+    return device_plan(target, Chain(files["edge-ca-cert"], files["edge-ca-key"],
+                                     files["trust-bundle"]))
 
 
 @pytest.mark.device

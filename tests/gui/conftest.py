@@ -89,3 +89,12 @@ def modals(kb: Keyboard) -> Iterator[Modals]:
     m = Modals(kb)
     yield m
     m.stop()
+
+
+@pytest.fixture
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty HOME and XDG_CONFIG_HOME (no known_hosts, no remembered inputs); the home."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "home").mkdir()
+    return tmp_path / "home"

@@ -29,11 +29,8 @@ from core.targets.local import LocalTarget
 ROOTS = ("/etc/aziot", "/var/aziot", "/var/lib/aziot")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    (tmp_path / "home").mkdir()
+# no known hosts and no remembered inputs: every device is met for the first time
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 def _show(qtbot: QtBot, w: SetupWizard) -> SetupWizard:

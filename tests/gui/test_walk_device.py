@@ -21,12 +21,8 @@ from gui.wizard import PageId, SetupWizard
 ROOTS = ("/etc/aziot", "/var/aziot", "/var/lib/aziot")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No known hosts and no remembered inputs: the device is met for the first time."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    (tmp_path / "home").mkdir()
+# no known hosts and no remembered inputs: every device is met for the first time
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
