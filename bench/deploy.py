@@ -1,19 +1,22 @@
 """Benchmark: one deploy by edgecert vs a shell script doing the same with OpenSSH scp/ssh.
 
-Both run against the same kind of loopback device (real sshd in a mount namespace, aziot users,
-sudo, stand-in iotedge; tests/deploy/nsdevice.py), a fresh one per run, in one run, several
-repetitions: three files (edge CA chain, key, trust bundle), a backup, install with owners and
-modes, the config edit, clearing the stale edge CA, apply and check, as user edgeops with sudo.
-Prints the median times and the ratio (target: edgecert <= 0.5x the script).
+Both run against the test suite's loopback device (tests/device: real sshd in a mount
+namespace, aziot users, sudo, stand-in iotedge), reset to a fresh 1.5 install before each run,
+several repetitions: three files (edge CA chain, key, trust bundle), a backup, install with
+owners and modes, the config edit, clearing the stale edge CA, apply and check, as user
+edgeadmin with passwordless sudo. Prints the median times and the ratio (target: edgecert <=
+0.5x the script).
 
     .venv/bin/python bench/deploy.py [--reps N]
 
-Needs root (install -o/-g, sshd), OpenSSH client and server.
+Needs root (install -o/-g, sshd), OpenSSH client and server, and the runtime's config parser
+(EDGECERT_RTCFG; default ../shared/tools/rtcfg/rtcfg beside the checkout).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import statistics
 import subprocess
@@ -23,19 +26,21 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests" / "deploy")]
+sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests"), str(HERE.parent / "tests" / "deploy")]
+_RTCFG = HERE.parent.parent / "shared" / "tools" / "rtcfg" / "rtcfg"
+if _RTCFG.is_file():
+    os.environ.setdefault("EDGECERT_RTCFG", str(_RTCFG))
 
-from chains import make_chain  # noqa: E402
-from nsdevice import NsDevice, ns_device  # noqa: E402
+from certs import make_chain  # noqa: E402
+from deploytest_support import device_plan as plan_on_device  # noqa: E402
+from device.device import Device, start_device  # noqa: E402
+from device.layouts import layout  # noqa: E402
 
-from core.config.planning import build_plan, default_paths  # noqa: E402
-from core.config.settings import CertSettings, Preloaded  # noqa: E402
-from core.config.uris import file_uri  # noqa: E402
-from core.deploy import deploy, read_device_state  # noqa: E402
+from core.deploy import deploy  # noqa: E402
 from core.plan import Plan  # noqa: E402
 from core.targets.ssh import SshTarget  # noqa: E402
 
-USER = "edgeops"  # passwordless sudo on the loopback device
+USER = "edgeadmin"  # passwordless sudo on the loopback device
 
 # The script a technician would write: one ssh per step, like the docs' manual procedure.
 SCRIPT = r"""
@@ -93,66 +98,62 @@ EOS
 """
 
 
-def connect(dev: NsDevice) -> SshTarget:
-    return SshTarget.connect(dev.host, port=dev.port, user=USER, key_file=dev.key,
-                             known_hosts=[dev.known_hosts], use_agent=False,
-                             accept_fingerprint=dev.fingerprint)
+def connect(dev: Device) -> SshTarget:
+    return dev.connect(USER)
 
 
-def device_plan(dev: NsDevice) -> Plan:
+def fresh(dev: Device) -> Device:
+    """The device as a fresh IoT Edge 1.5 install."""
+    dev.reset()
+    layout(dev, "1.5")
+    return dev
+
+
+def device_plan(dev: Device) -> Plan:
     """The plan exactly as the CLI computes it (fresh chain, device config as it is)."""
-    chain = make_chain()
     with connect(dev) as target:
-        state = read_device_state(target, None)
-    paths = default_paths(state.release, "linux")
-    settings = CertSettings(edge_ca=Preloaded(file_uri(paths.edge_ca_cert),
-                                              file_uri(paths.edge_ca_key)),
-                            trust_bundle_cert=file_uri(paths.trust_bundle))
-    return build_plan(release=state.release, platform="linux", settings=settings,
-                      current_config=state.config, edge_ca_cert=chain.edge_ca_full_chain,
-                      edge_ca_key=chain.edge_ca_key, trust_bundle=chain.root,
-                      template=state.template)
+        return plan_on_device(target, make_chain())
 
 
-def run_edgecert() -> float:
-    with ns_device("1.5.21") as dev:
-        plan = device_plan(dev)
-        t0 = time.perf_counter()
-        with connect(dev) as target:
-            rep = deploy(plan, target)
-        elapsed = time.perf_counter() - t0
-        assert rep.outcome == "deployed" and rep.checks_ok
-        assert dev.read(plan.config.path) == plan.config.after
-        return elapsed
+def run_edgecert(device: Device) -> float:
+    dev = fresh(device)
+    plan = device_plan(dev)
+    t0 = time.perf_counter()
+    with connect(dev) as target:
+        rep = deploy(plan, target)
+    elapsed = time.perf_counter() - t0
+    assert rep.outcome == "deployed" and rep.checks_ok
+    assert dev.read(plan.config.path) == plan.config.after
+    return elapsed
 
 
-def run_script(workdir: Path, script: str = SCRIPT) -> float:
-    with ns_device("1.5.21") as dev:
-        plan = device_plan(dev)
-        local = workdir / "files"
-        local.mkdir(mode=0o700, exist_ok=True)
-        by_role = {f.role: f for f in plan.files}
-        for name, data in (("cert", by_role["edge-ca-cert"].data),
-                           ("bundle", by_role["trust-bundle"].data),
-                           ("key", by_role["edge-ca-key"].data), ("config", plan.config.after)):
-            (local / name).write_bytes(data)
-        env = {
-            "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "USER": USER,
-            "OPTS": " ".join(shlex.quote(o) for o in [
-                "-i", str(dev.key), "-o", f"UserKnownHostsFile={dev.known_hosts}",
-                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"]),
-            "PORT": str(dev.port), "LOCAL": str(local), "CFG": plan.config.path,
-            "BEFORE": plan.config.before_sha256 or "",
-            "CERT": by_role["edge-ca-cert"].path, "BUNDLE": by_role["trust-bundle"].path,
-            "KEY": by_role["edge-ca-key"].path, "STALE": " ".join(plan.clear.files),
-            "APPLY": shlex.join(plan.apply[0].argv), "CHECK": shlex.join(plan.check[0].argv),
-        }
-        t0 = time.perf_counter()
-        subprocess.run(["sh", "-c", script], env=env, check=True)
-        elapsed = time.perf_counter() - t0
-        assert dev.read(plan.config.path) == plan.config.after
-        assert dev.read(by_role["edge-ca-key"].path) == by_role["edge-ca-key"].data
-        return elapsed
+def run_script(device: Device, workdir: Path, script: str = SCRIPT) -> float:
+    dev = fresh(device)
+    plan = device_plan(dev)
+    local = workdir / "files"
+    local.mkdir(mode=0o700, exist_ok=True)
+    by_role = {f.role: f for f in plan.files}
+    for name, data in (("cert", by_role["edge-ca-cert"].data),
+                       ("bundle", by_role["trust-bundle"].data),
+                       ("key", by_role["edge-ca-key"].data), ("config", plan.config.after)):
+        (local / name).write_bytes(data)
+    env = {
+        "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "USER": USER,
+        "OPTS": " ".join(shlex.quote(o) for o in [
+            "-i", str(dev.accounts[USER].key), "-o", f"UserKnownHostsFile={dev.known_hosts}",
+            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"]),
+        "PORT": str(dev.port), "LOCAL": str(local), "CFG": plan.config.path,
+        "BEFORE": plan.config.before_sha256 or "",
+        "CERT": by_role["edge-ca-cert"].path, "BUNDLE": by_role["trust-bundle"].path,
+        "KEY": by_role["edge-ca-key"].path, "STALE": " ".join(plan.clear.files),
+        "APPLY": shlex.join(plan.apply[0].argv), "CHECK": shlex.join(plan.check[0].argv),
+    }
+    t0 = time.perf_counter()
+    subprocess.run(["sh", "-c", script], env=env, check=True)
+    elapsed = time.perf_counter() - t0
+    assert dev.read(plan.config.path) == plan.config.after
+    assert dev.read(by_role["edge-ca-key"].path) == by_role["edge-ca-key"].data
+    return elapsed
 
 
 def main() -> int:
@@ -162,13 +163,19 @@ def main() -> int:
     ours: list[float] = []
     theirs: list[float] = []
     compact: list[float] = []
-    with tempfile.TemporaryDirectory() as work:
-        run_edgecert()  # warm-up: imports, first handshake
-        run_script(Path(work))
-        for _ in range(args.reps):  # interleaved so both see the same machine load
-            ours.append(run_edgecert())
-            theirs.append(run_script(Path(work)))
-            compact.append(run_script(Path(work), SCRIPT_COMPACT))
+    with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as base:
+        base_dir = Path(base)
+        base_dir.chmod(0o755)
+        device = start_device(base_dir)
+        try:
+            run_edgecert(device)  # warm-up: imports, first handshake
+            run_script(device, Path(work))
+            for _ in range(args.reps):  # interleaved so both see the same machine load
+                ours.append(run_edgecert(device))
+                theirs.append(run_script(device, Path(work)))
+                compact.append(run_script(device, Path(work), SCRIPT_COMPACT))
+        finally:
+            device.stop()
     m_ours, m_theirs = statistics.median(ours), statistics.median(theirs)
     print(f"repetitions: {args.reps}")
     print(f"edgecert deploy (connect + deploy): median {m_ours * 1000:.0f} ms "

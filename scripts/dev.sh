@@ -62,7 +62,8 @@ case "$cmd" in
     echo "== mypy"; "$VENV/bin/mypy"
     echo "== shellcheck"; (cd resources/device && shellcheck -s sh -S warning -x lib.sh receive.sh \
       install.sh restore.sh)
-    echo "== pytest"; exec "$VENV/bin/pytest" "$@" ;;
+    # -m "": the whole suite, slow tests included (a plain pytest deselects them)
+    echo "== pytest"; exec "$VENV/bin/pytest" -m "" "$@" ;;
   *)
     echo "usage: bash scripts/dev.sh gui|test|cli [args]" >&2; exit 2 ;;
 esac

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ci import IN_CI, unavailable
 
 ENV = "EDGECERT_RTCFG"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 @dataclass(frozen=True)
@@ -70,9 +70,7 @@ def require_oracle() -> Path:
     """The oracle's path; fails the test in CI and skips it elsewhere when it is missing."""
     path = oracle_path()
     if path is None:
-        if IN_CI:
-            pytest.fail(missing_reason())
-        pytest.skip(missing_reason())
+        unavailable(missing_reason())
     return path
 
 
@@ -150,7 +148,7 @@ def runtime_verdict_on_every_config() -> Iterator[None]:
     """Wrap ``check_config_toml`` everywhere for the session (see the module docstring)."""
     if oracle_path() is None:
         if IN_CI:
-            pytest.fail(missing_reason())
+            unavailable(missing_reason())
         yield
         return
     from core.config import validate

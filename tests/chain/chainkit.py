@@ -1,36 +1,25 @@
-"""Helpers for the chain tests: the openssl CLI, a free-form certificate builder, TLS loopback."""
+"""Helpers for the chain tests: the openssl CLI and a TLS loopback (certificates: ``certs``)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import shutil
 import socket
 import ssl
 import subprocess
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from ci import unavailable
 
 KEY_TYPES = ["rsa-4096", "rsa-2048", "ec-p256", "ec-p384"]
 VERSIONS = ["1.1", "1.5"]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-NOW = dt.datetime.now(dt.UTC)
 
 
 def openssl_bin() -> str:
     """The openssl CLI; a test needing it fails in CI when it is missing, else skips."""
     path = shutil.which("openssl")
     if path is None:
-        if IN_CI:
-            pytest.fail("openssl CLI missing (apt-get install openssl)")
-        pytest.skip("openssl CLI missing")
+        unavailable("openssl CLI missing (apt-get install openssl)")
     return path
 
 
@@ -42,69 +31,6 @@ def openssl(*args: str | Path, cwd: Path | None = None, check: bool = True,
         raise AssertionError(f"openssl {' '.join(map(str, args))} failed:\n"
                              f"{proc.stderr.decode(errors='replace')}")
     return proc
-
-
-def pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def key_pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def ec_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-@dataclass(frozen=True)
-class Ca:
-    cert: x509.Certificate
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
-
-def make_cert(
-    cn: str,
-    *,
-    issuer: Ca | None = None,
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = None,
-    ca: bool = True,
-    pathlen: int | None = None,
-    key_cert_sign: bool = True,
-    not_before: dt.datetime | None = None,
-    not_after: dt.datetime | None = None,
-    digest: hashes.HashAlgorithm | None = None,
-    aki: bytes | None = None,
-    subject: x509.Name | None = None,
-    san: str | None = None,
-    basic_constraints: bool = True,
-) -> Ca:
-    """A certificate with every knob a failing case needs (not the code under test)."""
-    key = key or ec_key()
-    name = subject or x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    signer = issuer.key if issuer else key
-    issuer_name = issuer.cert.subject if issuer else name
-    builder = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or NOW - dt.timedelta(days=1))
-        .not_valid_after(not_after or NOW + dt.timedelta(days=60))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-    )
-    if basic_constraints:
-        builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=pathlen if ca
-                                                              else None), True)
-    builder = builder.add_extension(
-        x509.KeyUsage(True, False, not ca, False, False, ca and key_cert_sign, False, False,
-                      False), True)
-    if aki is not None:
-        builder = builder.add_extension(x509.AuthorityKeyIdentifier(aki, None, None), False)
-    elif issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False)
-    if san:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), False)
-    return Ca(builder.sign(signer, digest or hashes.SHA256()), key)
 
 
 def tls_handshake(server_chain_pem: bytes, server_key_pem: bytes, trusted_root_pem: bytes,

@@ -7,7 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from chainkit import KEY_TYPES, VERSIONS, openssl, pem
+from certs import pem
+from chainkit import KEY_TYPES, VERSIONS, openssl
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 

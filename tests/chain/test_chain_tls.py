@@ -7,7 +7,8 @@ import ssl
 from pathlib import Path
 
 import pytest
-from chainkit import key_pem, make_cert, pem, tls_handshake
+from certs import key_pem, make_cert, pem
+from chainkit import tls_handshake
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -66,7 +67,7 @@ def test_edge_ca_pathlen_0_blocks_a_further_sub_ca(ec_chain: ChainFiles, tmp_pat
     edge_ca = material.certs[0]
     edge_key = material.keys[0]
     assert isinstance(edge_key, ec.EllipticCurvePrivateKey)
-    from chainkit import Ca
+    from certs import Ca
 
     sub = make_cert("sub.ca", issuer=Ca(edge_ca, edge_key), ca=True)
     leaf = make_cert(HOST, issuer=sub, ca=False, san=HOST)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import trustme
-from chainkit import NOW, Ca, ec_key, key_pem, make_cert, openssl, pem
+from certs import NOW, Ca, ec_key, key_pem, make_cert, pem
+from chainkit import openssl
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID

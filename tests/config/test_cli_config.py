@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import trustme
+from certs import make_chain
 from configtest_support import FIXTURES
 
 from core.cli import main
@@ -103,14 +103,8 @@ def test_migrate(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.fixture(scope="module")
 def chain_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("chain")
-    root = trustme.CA()
-    edge = root.create_child_ca()
-    files = {"cert": folder / "edge-ca.pem", "key": folder / "edge-ca.key.pem",
-             "bundle": folder / "root.pem"}
-    files["cert"].write_bytes(edge.cert_pem.bytes() + root.cert_pem.bytes())
-    files["key"].write_bytes(edge.private_key_pem.bytes())
-    files["bundle"].write_bytes(root.cert_pem.bytes())
-    return files
+    cert, key, bundle = make_chain().write(folder)
+    return {"cert": cert, "key": key, "bundle": bundle}
 
 
 def test_plan_json(chain_files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,15 +32,29 @@ def test_new_file_and_no_change() -> None:
     assert "line endings" in config_diff("a = 1\n", "a = 1\r\n", device_path="x")
 
 
-def test_fixture_secrets_redacted_in_real_edit() -> None:
-    for name, secret in (("manual-crlf.toml", "QmFzZTY0U2VjcmV0S2V5VmFsdWU9PQ=="),
-                         ("pkcs11.toml", "U0FTS2V5U2VjcmV0VmFsdWVGb3JUZXN0cw=="),
-                         ("pkcs11.toml", "4321")):
-        before = fixture_text(name)
-        after = edit_config_toml(before, PRELOADED, release("1.5"))
-        out = config_diff(before, after, device_path="/etc/aziot/config.toml")
+@pytest.mark.parametrize(("name", "secrets", "redacted_lines"), [
+    # the connection string is outside every hunk: not shown at all
+    ("manual-crlf.toml", ["QmFzZTY0U2VjcmV0S2V5VmFsdWU9PQ=="], []),
+    # two PKCS#11 URIs with a PIN are in the hunks (context and removed), the SAS key is not
+    ("pkcs11.toml", ["U0FTS2V5U2VjcmV0VmFsdWVGb3JUZXN0cw==", "4321"],
+     [' pkcs11_base_slot = "pkcs11:token=edge?pin-value=<redacted>"',
+      '-pk = "pkcs11:token=edge;object=old%20ca?pin-value=<redacted>"']),
+])
+def test_fixture_secrets_redacted_in_real_edit(name: str, secrets: list[str],
+                                               redacted_lines: list[str]) -> None:
+    before = fixture_text(name)
+    assert all(secret in before for secret in secrets)
+    after = edit_config_toml(before, PRELOADED, release("1.5"))
+    out = config_diff(before, after, device_path="/etc/aziot/config.toml")
+    for secret in secrets:
         assert secret not in out
-        assert "pin-value=<redacted>" in out or "SharedAccessKey=<redacted>" in redact(before)
+    assert [line for line in out.splitlines() if REDACTED in line] == redacted_lines
+
+
+def test_redact_hides_a_connection_strings_key() -> None:
+    text = redact(fixture_text("manual-crlf.toml"))
+    assert "QmFzZTY0U2VjcmV0S2V5VmFsdWU9PQ==" not in text
+    assert 'DeviceId=gateway-7;SharedAccessKey=<redacted>"' in text
 
 
 def test_changed_secret_still_shows_as_changed() -> None:

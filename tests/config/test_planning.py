@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-import trustme
+from certs import make_chain
 from configtest_support import fixture_text
 
 from core.config.errors import ConfigValidationError, SettingsError
@@ -31,10 +31,8 @@ MINIMAL = (b'[provisioning]\nsource = "manual"\n'
 @pytest.fixture(scope="module")
 def chain() -> tuple[bytes, bytes, bytes]:
     """A real root → edge CA chain: (edge CA full chain, edge CA key, root)."""
-    root = trustme.CA()
-    edge = root.create_child_ca()
-    full = edge.cert_pem.bytes() + root.cert_pem.bytes()
-    return full, edge.private_key_pem.bytes(), root.cert_pem.bytes()
+    chain = make_chain()
+    return chain.edge_ca_full_chain, chain.edge_ca_key, chain.root
 
 
 def _preloaded(platform: str = "linux") -> CertSettings:

@@ -10,16 +10,13 @@ key case), valid for a year, CN ``edge-device-01.ca`` (the loopback device's hos
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from certs import Ca, Key, key_pem, make_cert, pem
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 
-Key = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 PASSWORD = "correct horse battery"
 
 REFUSED = {
@@ -36,49 +33,12 @@ REFUSED = {
 ACCEPTED = ("wrong-order", "encrypted-key-with-password", "pfx-and-der")
 
 
-@dataclass(frozen=True)
-class Ca:
-    cert: x509.Certificate
-    key: Key
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
 def make_ca(cn: str, issuer: Ca | None = None, *, ca: bool = True, key: Key | None = None,
             not_before: dt.datetime | None = None, days: float = 365) -> Ca:
     """A CA certificate (self-signed when ``issuer`` is None) with SKI/AKI and keyCertSign."""
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    key = key or ec.generate_private_key(ec.SECP256R1())
-    start = not_before or now
-    signer = issuer.key if issuer else key
-    builder = (
-        x509.CertificateBuilder().subject_name(_name(cn))
-        .issuer_name(issuer.cert.subject if issuer else _name(cn))
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(start).not_valid_after(start + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(True, False, False, False, False, ca, ca, False, False),
-                       critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                       critical=False))
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
-            critical=False)
-    return Ca(builder.sign(signer, hashes.SHA256()), key)
-
-
-def pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def key_pem(key: Key, password: str | None = None) -> bytes:
-    enc: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(password.encode()) if password
-        else serialization.NoEncryption())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+    start = not_before or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    return make_cert(cn, issuer=issuer, ca=ca, key=key, crl_sign=True, not_before=start,
+                     not_after=start + dt.timedelta(days=days))
 
 
 def case_files(case: str, folder: Path, *, cn: str = "edge-device-01.ca",

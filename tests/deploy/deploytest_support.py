@@ -16,9 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-from chains import make_chain
+from certs import Chain, make_chain
+from ci import unavailable
 
+from core.config.planning import build_plan, default_paths
+from core.config.settings import CertSettings, Preloaded
+from core.config.uris import file_uri
+from core.deploy import read_device_state
 from core.plan import (
     ClearState,
     Command,
@@ -28,13 +32,12 @@ from core.plan import (
     Plan,
     ReadableBy,
 )
+from core.targets.base import Target
 
 # Users that exist on every Debian system; stand in for aziotcs/aziotks in the sandbox.
 CERT_USER, CERT_GROUP = "nobody", "nogroup"
 KEY_USER, KEY_GROUP = "daemon", "daemon"
 
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def sweep_new_stage_dirs(before: set[Path]) -> list[Path]:
@@ -52,9 +55,7 @@ def stage_dirs() -> set[Path]:
 def require_root() -> None:
     if os.geteuid() == 0:
         return
-    if IN_CI:
-        pytest.fail("deploy engine tests need root (install -o/-g, chown)")
-    pytest.skip("needs root")
+    unavailable("deploy engine tests need root (install -o/-g, chown)")
 
 
 CHECK_OK = '{"checks": {"certs-preloaded": {"result": "ok", "additional_info": null}}}'
@@ -174,3 +175,22 @@ def sandbox_plan(sb: Sandbox, *, cert: bytes = b"CERT 1\n", key: bytes = b"KEY 1
         ),
         device_folders=(str(sb.root),),
     )
+
+
+def device_plan(target: Target, chain: Chain) -> Plan:
+    """The plan the CLI and the wizard make for ``chain`` on the device as it is now: its
+    release, config and template as ``read_device_state`` finds them, the default folders."""
+    state = read_device_state(target, None)
+    paths = default_paths(state.release, "linux")
+    settings = CertSettings(edge_ca=Preloaded(file_uri(paths.edge_ca_cert),
+                                              file_uri(paths.edge_ca_key)),
+                            trust_bundle_cert=file_uri(paths.trust_bundle))
+    return build_plan(release=state.release, platform="linux", settings=settings,
+                      current_config=state.config, edge_ca_cert=chain.edge_ca_full_chain,
+                      edge_ca_key=chain.edge_ca_key, trust_bundle=chain.root,
+                      template=state.template)
+
+
+def plan_for(target: Target, cn: str = "edge-device-01-ca.ca") -> Plan:
+    """``device_plan`` for a fresh chain whose edge CA is named ``cn``."""
+    return device_plan(target, make_chain(cn))

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from chains import make_chain
+from certs import make_chain
 
 from core.cli import main
 

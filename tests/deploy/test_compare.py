@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from certs import make_cert, pem
 
 from core.deploy import compare
 
 
 def _cert(cn: str, issuer: str, days: int) -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=days))
-            .sign(key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM)
+    """``cn`` issued by ``issuer`` (self-signed when the names are equal) from 2026-01-01."""
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    signer = None if issuer == cn else make_cert(issuer)
+    return pem(make_cert(cn, issuer=signer, not_before=start,
+                         not_after=start + dt.timedelta(days=days)).cert)
 
 
 def test_edge_ca_chain_file_compares_its_first_certificate() -> None:

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deploytest_support import IN_CI, Sandbox, sandbox_plan
+from ci import unavailable
+from deploytest_support import Sandbox, sandbox_plan
 
 from core.deploy import DeployFailedError, deploy
 from core.errors import DeployError
@@ -22,9 +23,7 @@ def small_fs(sandbox: Sandbox) -> Iterator[Path]:
     res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k,mode=0755", "tmpfs",
                           str(where)], capture_output=True, text=True, check=False)
     if res.returncode != 0:
-        if IN_CI:
-            pytest.fail(f"cannot mount a tmpfs: {res.stderr}")
-        pytest.skip(f"cannot mount a tmpfs: {res.stderr}")
+        unavailable(f"cannot mount a tmpfs: {res.stderr}")
     try:
         yield where
     finally:
@@ -52,9 +51,7 @@ def test_no_room_for_the_backup_touches_nothing(sandbox: Sandbox, tmp_path: Path
     res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(backups)],
                          capture_output=True, text=True, check=False)
     if res.returncode != 0:
-        if IN_CI:
-            pytest.fail(f"cannot mount a tmpfs: {res.stderr}")
-        pytest.skip(f"cannot mount a tmpfs: {res.stderr}")
+        unavailable(f"cannot mount a tmpfs: {res.stderr}")
     try:
         (backups / "filler").write_bytes(b"x" * 4096)
         before = sandbox.snapshot()

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chains import make_chain
+from certs import make_chain
 from device.fixtures import Device
 from device.layouts import layout
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chains import make_chain
+from certs import make_chain
+from deploytest_support import plan_for
 from device.fixtures import Device
 from device.layouts import layout
-from test_shared_device import plan_for
 
 from core.deploy import (
     DeployFailedError,

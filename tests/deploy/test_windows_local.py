@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from chains import make_chain
+from certs import make_chain
 
 from core.deploy import DeployFailedError, deploy
 from core.errors import DriftError, UsageError

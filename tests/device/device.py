@@ -295,7 +295,18 @@ class Device:
         self.write("/etc/iotedge-standin/fail-apply", message.encode())
 
     def fail_apply_off(self) -> None:
-        self.sh("rm -f /etc/iotedge-standin/fail-apply")
+        self.sh("rm -f /etc/iotedge-standin/fail-apply /etc/iotedge-standin/fail-apply-subject")
+
+    def fail_apply_for(self, subject_text: str) -> None:
+        """Make ``iotedge config apply`` (and the 1.1 restart) fail only for a config whose edge
+        CA (1.1: device CA) subject contains ``subject_text``, so that re-applying an older
+        config succeeds; until ``reset()`` or ``fail_apply_off()``."""
+        self.write("/etc/iotedge-standin/fail-apply-subject", subject_text.encode())
+
+    def add_edge_containers(self) -> None:
+        """Edge containers exist: ``config apply`` then refuses a hostname change (the
+        runtime's hostname guard) until ``reset()``."""
+        self.write("/etc/iotedge-standin/edge-containers", b"")
 
     # ---- holding a step (fault injection) -------------------------------------------------
 

@@ -34,6 +34,8 @@ Device API (``Device``)
     ``rotate_host_key()`` → new host key, sshd restarted, returns the new fingerprint
         (``known_hosts`` keeps the old one: a changed-key scenario)
     ``set_version("1.5.21")``, ``fail_next_apply(message)`` / ``fail_apply_off()``,
+        ``fail_apply_for(subject_text)`` (only that edge CA is refused), ``add_edge_containers()``
+        (a hostname change is refused),
         ``events()`` → what the stand-in runtime recorded (apply, restart, check …)
     ``hold(step, match="")`` / ``wait_reached(step)`` / ``release(step)`` → stop the device at a
         step until released, for fault injection: ``tar`` (the upload being unpacked), ``flock``
@@ -54,33 +56,26 @@ FAIL the test when ``CI=true`` and skip it (with the reason) otherwise.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
+from ci import IN_CI, unavailable
 
 from .device import Account, Device, DeviceUnavailable, missing_prerequisites, start_device
 from .layouts import layout
 
-__all__ = ["Account", "Device"]
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+__all__ = ["IN_CI", "Account", "Device"]
 
 
 @pytest.fixture(scope="session")
 def device_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Device]:
     missing = missing_prerequisites()
     if missing:
-        reason = "loopback device unavailable, missing: " + ", ".join(missing)
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable("loopback device unavailable, missing: " + ", ".join(missing))
     try:
         dev = start_device(tmp_path_factory.mktemp("device"))
     except DeviceUnavailable as exc:
-        if IN_CI:
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+        unavailable(str(exc))
     try:
         yield dev
     finally:

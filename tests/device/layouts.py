@@ -14,10 +14,8 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from certs import key_pem, make_cert, pem
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from .device import Device
 
@@ -157,19 +155,11 @@ class QuickstartCa:
 
 @cache
 def quickstart_ca() -> QuickstartCa:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "aziot-edge CA edge-device-01")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=89))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .sign(key, hashes.SHA256()))
-    return QuickstartCa(
-        cert.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                          serialization.NoEncryption()))
+    ca = make_cert("aziot-edge CA edge-device-01", pathlen=0,
+                   key=rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                   not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(days=89))
+    return QuickstartCa(pem(ca.cert), key_pem(ca.key))
 
 
 def layout(device: Device, version: str) -> None:

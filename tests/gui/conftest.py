@@ -10,6 +10,7 @@ import pytest
 import walk_support
 from guitest_support import DialogLog
 from PySide6.QtCore import QSettings
+from walk_support import Keyboard, Modals
 
 from gui import dialogs, workers
 
@@ -69,32 +70,31 @@ def out_dir(tmp_path: Path) -> Path:
     return d
 
 
-# ---- keyboard walks (walk_support) ---------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _kept_windows(_gui_thread_garbage_and_no_leftover_jobs: None) -> Iterator[None]:
+    """Release the windows ``walk_support.show`` kept, before the leftover-jobs check."""
+    yield
+    walk_support.KEPT.clear()
 
 
 @pytest.fixture
-def kb() -> walk_support.Keyboard:
-    """The keyboard a walk types on; it counts every key pressed."""
-    return walk_support.Keyboard()
+def kb() -> Keyboard:
+    """Key presses to the active window, counted (``walk_support.Keyboard``)."""
+    return Keyboard()
 
 
 @pytest.fixture
-def modals(kb: walk_support.Keyboard) -> Iterator[walk_support.Modals]:
-    """Answers the modal dialogs a walk meets, by keyboard."""
-    m = walk_support.Modals(kb)
+def modals(kb: Keyboard) -> Iterator[Modals]:
+    """Answers to the modal dialogs a walk meets (``walk_support.Modals``)."""
+    m = Modals(kb)
     yield m
     m.stop()
 
 
 @pytest.fixture
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No known hosts and no remembered inputs: the device is met for the first time."""
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty HOME and XDG_CONFIG_HOME (no known_hosts, no remembered inputs); the home."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     (tmp_path / "home").mkdir()
-
-
-@pytest.fixture(autouse=True)
-def _release_walked_wizards() -> Iterator[None]:
-    yield
-    walk_support.KEPT.clear()
+    return tmp_path / "home"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from device.fixtures import Device
+from device.layouts import CONNECTION_STRING
 from guitest_support import DialogLog
 from pytestqt.qtbot import QtBot
 
@@ -83,9 +84,14 @@ def test_ssh_device_demo_chain_to_summary(qtbot: QtBot, dialog_log: DialogLog,
     preview = w.page(PageId.PREVIEW)
     unified = preview.diff.unified.toPlainText()  # type: ignore[attr-defined]
     assert 'cert = "file:///var/aziot/certs/edge-ca.pem"' in unified
-    assert "SharedAccessKey" not in unified or "<redacted>" in unified
+    # the connection string is context of the first hunk: shown, with its key redacted
+    sas_key = CONNECTION_STRING.split("SharedAccessKey=")[1]
+    redacted = CONNECTION_STRING.replace(sas_key, "<redacted>")
+    assert f' connection_string = "{redacted}"' in unified.splitlines()
+    assert sas_key not in unified
     side = preview.diff.left.toPlainText()  # type: ignore[attr-defined]
-    assert "c2VjcmV0LWtleS1vZi10aGUtdGVzdC1kZXZpY2U=" not in side
+    assert f'connection_string = "{redacted}"' in side.splitlines()
+    assert sas_key not in side
     # installed with the right owners and modes
     assert device15.stat("/var/aziot/secrets/edge-ca.key.pem") == (0o600, "aziotks", "aziotks")
     assert device15.stat("/var/aziot/certs/edge-ca.pem")[1:] == ("aziotcs", "aziotcs")

@@ -30,7 +30,7 @@ def test_eflow_detect_without_powershell_shows_hint(qtbot: QtBot,
                                                     dialog_log: DialogLog) -> None:
     _w, page = _target(qtbot, WizardState(platform="eflow", target_kind="eflow"))
     assert page.detect_button.isVisible()  # type: ignore[attr-defined]
-    assert page.user.text() == "" or page.user.text() == "iotedge-user"  # type: ignore[attr-defined]
+    assert page.user.text() == "iotedge-user"  # type: ignore[attr-defined]
     page.detect_button.click()  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: dialog_log.errors != [], timeout=10000)
     err = dialog_log.errors[0]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, focused, launch, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, focused, show, wait_enabled, wait_page
 
 from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard
@@ -15,8 +15,8 @@ from gui.wizard import PageId, SetupWizard
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
 
 
-
-
+def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
+    return show(qtbot, SetupWizard(state, remember=False))
 
 
 def _to_bundle_target(qtbot: QtBot, w: SetupWizard, kb: Keyboard, modals: Modals,
@@ -42,7 +42,7 @@ def test_bundle_by_keyboard_to_saved_report(qtbot: QtBot, kb: Keyboard, modals: 
                                             tmp_path: Path) -> None:
     out = tmp_path / "out"
     state = WizardState(output_dir=str(out))
-    w = launch(qtbot, state)
+    w = _launch(qtbot, state)
     _to_bundle_target(qtbot, w, kb, modals, FIXTURES / "dps-x509.toml")
     target = w.page(PageId.TARGET)
     nxt = w.button(w.WizardButton.NextButton)
@@ -91,7 +91,7 @@ def test_unprovisioned_config_copy_asks_for_the_devices_config(
     copy = tmp_path / "config.toml"
     copy.write_text('hostname = "edge-device-01"\n')
     state = WizardState(output_dir=str(tmp_path / "out"))
-    w = launch(qtbot, state)
+    w = _launch(qtbot, state)
     _to_bundle_target(qtbot, w, kb, modals, copy)
     target = w.page(PageId.TARGET)
     qtbot.waitUntil(lambda: state.device_state is not None, timeout=10000)

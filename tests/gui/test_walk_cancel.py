@@ -27,11 +27,14 @@ from core.deploy import deploy
 from core.targets.local import LocalTarget
 
 ROOTS = ("/etc/aziot", "/var/aziot", "/var/lib/aziot")
+
+
+# no known hosts and no remembered inputs: every device is met for the first time
 pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
-
-
+def _show(qtbot: QtBot, w: SetupWizard) -> SetupWizard:
+    return show(qtbot, w)
 
 
 # -- this computer, against the deploy tests' sandbox (apply made slow) -------------------------
@@ -58,7 +61,7 @@ def _local_deploy(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbo
     w = SetupWizard(state, remember=False)
     w.ensure_pages()
     w.setStartId(PageId.DEPLOY)  # the plan's paths live in the sandbox, not /etc/aziot
-    return show(qtbot, w)
+    return _show(qtbot, w)
 
 
 def _apply_running(page: Any) -> bool:
@@ -134,7 +137,7 @@ def _walk_to_deploy(qtbot: QtBot, kb: Keyboard, modals: Modals, device: Device,
                     tmp_path: Path) -> SetupWizard:
     account = device.accounts["edgeadmin"]
     state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id")
-    w = show(qtbot, SetupWizard(state, remember=False))
+    w = _show(qtbot, SetupWizard(state, remember=False))
     nxt = w.button(w.WizardButton.NextButton)
     for page_id in (PageId.CHAIN, PageId.DEVICE, PageId.TARGET):
         wait_enabled(qtbot, nxt, modals)
@@ -199,8 +202,11 @@ def test_stop_during_a_device_step_leaves_it_exactly_before_or_after(
     else:
         assert ended == "after" and page.outcome == "done"  # type: ignore[attr-defined]
         assert _after_matches_plan(device15, plan)
-        assert "exactly as previewed" in banner or "nothing to stop" in \
-            page.log.toPlainText()  # type: ignore[attr-defined]
+        # exactly one story: the stop came too late (banner), or the deploy had already ended
+        # while the question was open (log)
+        too_late = "exactly as previewed" in banner
+        already_ended = "nothing to stop" in page.log.toPlainText()  # type: ignore[attr-defined]
+        assert too_late != already_ended, (banner, page.log.toPlainText())  # type: ignore
     assert "Cancelling" not in page.step_label.text()  # type: ignore[attr-defined]
 
 
@@ -216,7 +222,7 @@ def test_stop_connecting_to_a_device_that_does_not_answer(
         port = silent.getsockname()[1]
         state = WizardState(output_dir=str(tmp_path / "out"), edge_ca_method="quickstart",
                             host="127.0.0.1", port=port, user="edgeadmin")
-        w = show(qtbot, SetupWizard(state, remember=False))
+        w = _show(qtbot, SetupWizard(state, remember=False))
         nxt = w.button(w.WizardButton.NextButton)
         for page_id in (PageId.DEVICE, PageId.TARGET):
             wait_enabled(qtbot, nxt, modals)

@@ -8,10 +8,14 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, focused, launch, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, focused, show, wait_enabled, wait_page
 
 from gui.state import WizardState
-from gui.wizard import PageId
+from gui.wizard import PageId, SetupWizard
+
+
+def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
+    return show(qtbot, SetupWizard(state, remember=False))
 
 
 def _demo_folders(out: Path) -> list[Path]:
@@ -22,7 +26,7 @@ def test_demo_chain_is_made_once_and_replaced_only_when_needed(
         qtbot: QtBot, kb: Keyboard, modals: Modals, tmp_path: Path) -> None:
     out = tmp_path / "out"
     state = WizardState(output_dir=str(out))
-    w = launch(qtbot, state)
+    w = _launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.CHAIN, modals)
     chain_page = w.page(PageId.CHAIN)
@@ -61,7 +65,7 @@ def test_demo_pfx_kept_only_with_a_password(qtbot: QtBot, kb: Keyboard, modals: 
                                             tmp_path: Path) -> None:
     out = tmp_path / "out"
     state = WizardState(output_dir=str(out), key_password="chosen-by-the-user")
-    w = launch(qtbot, state)
+    w = _launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.CHAIN, modals)
     wait_enabled(qtbot, w.button(w.WizardButton.NextButton), modals)
@@ -73,7 +77,7 @@ def test_generation_shows_busy_not_zero_percent_and_can_be_stopped(
         qtbot: QtBot, kb: Keyboard, modals: Modals, tmp_path: Path) -> None:
     out = tmp_path / "out"
     state = WizardState(output_dir=str(out), key_type="rsa-4096")
-    w = launch(qtbot, state)
+    w = _launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.CHAIN, modals)
     page = w.page(PageId.CHAIN)

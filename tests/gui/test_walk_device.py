@@ -13,17 +13,20 @@ import pytest
 from device.fixtures import Device
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, Stopwatch, focused, launch, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, Stopwatch, focused, show, wait_enabled, wait_page
 
 from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard
 
 ROOTS = ("/etc/aziot", "/var/aziot", "/var/lib/aziot")
+
+
+# no known hosts and no remembered inputs: every device is met for the first time
 pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
-
-
+def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
+    return show(qtbot, SetupWizard(state, remember=False))
 
 
 def _nav(w: SetupWizard, which: str) -> object:
@@ -92,7 +95,7 @@ def test_demo_chain_ssh_deploy_by_keyboard_to_saved_report(
         qtbot: QtBot, kb: Keyboard, modals: Modals, device15: Device, tmp_path: Path) -> None:
     clock = Stopwatch()
     state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id")
-    w = launch(qtbot, state)
+    w = _launch(qtbot, state)
     _to_target(qtbot, w, kb, modals)
     assert focused() is w.page(PageId.TARGET).kinds.checkedButton()  # type: ignore[attr-defined]
     _type_connection(kb, device15, "edgeadmin")
@@ -158,7 +161,7 @@ def test_preview_shows_the_certificates_now_and_after(
     """A second run replaces the edge CA the first one installed: the preview shows both,
     side by side, and never says "No change" although config.toml itself stays the same."""
     first = WizardState(output_dir=str(tmp_path / "out1"), device_id="edge-device-01-id")
-    w1 = launch(qtbot, first)
+    w1 = _launch(qtbot, first)
     _walk_to_preview(qtbot, w1, kb, modals, device15)
     _deploy(qtbot, w1, kb, modals)
     wait_enabled(qtbot, _nav(w1, "NextButton"), modals, timeout=120000)  # type: ignore[arg-type]
@@ -166,7 +169,7 @@ def test_preview_shows_the_certificates_now_and_after(
     w1.close()
 
     second = WizardState(output_dir=str(tmp_path / "out2"), device_id="edge-device-01-id")
-    w2 = launch(qtbot, second)
+    w2 = _launch(qtbot, second)
     _walk_to_preview(qtbot, w2, kb, modals, device15, first_contact=False)
     qtbot.waitUntil(lambda: second.plan is not None, timeout=60000)
     preview = w2.page(PageId.PREVIEW)
@@ -192,7 +195,7 @@ def test_unprovisioned_device_is_flagged_on_the_target_page(
     device15.write("/etc/aziot/config.toml", b'hostname = "edge-device-01"\n', mode=0o600,
                    owner="root", group="root")
     state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id")
-    w = launch(qtbot, state)
+    w = _launch(qtbot, state)
     _to_target(qtbot, w, kb, modals)
     _type_connection(kb, device15, "edgeadmin")
     _connect(qtbot, w, kb, modals)
@@ -215,7 +218,7 @@ def test_preview_waits_for_a_chain_remade_for_the_devices_release(
     the preview opened meanwhile plans as soon as it is ready instead of giving up."""
     state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id",
                         release_key="1.4", key_type="rsa-4096")
-    w = launch(qtbot, state)
+    w = _launch(qtbot, state)
     _to_target(qtbot, w, kb, modals)
     _type_connection(kb, device15, "edgeadmin")
     _connect(qtbot, w, kb, modals)

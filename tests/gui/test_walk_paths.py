@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from device.fixtures import Device
 from pytestqt.qtbot import QtBot
-from walk_support import Keyboard, Modals, focused, launch, wait_enabled, wait_page
+from walk_support import Keyboard, Modals, focused, show, wait_enabled, wait_page
 
 from core.chain import generate_demo_chain
 from core.versions import release
@@ -19,11 +19,14 @@ from gui.state import WizardState
 from gui.wizard import PageId, SetupWizard
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
+
+
+# no known hosts and no remembered inputs: every device is met for the first time
 pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
-
-
+def _launch(qtbot: QtBot, state: WizardState) -> SetupWizard:
+    return show(qtbot, SetupWizard(state, remember=False))
 
 
 def _finish_with_report(qtbot: QtBot, w: SetupWizard, kb: Keyboard, modals: Modals,
@@ -139,7 +142,7 @@ def test_chain_path_by_keyboard_to_a_saved_report(path: str, qtbot: QtBot, kb: K
     state = WizardState(output_dir=str(tmp_path / "out"), chain_mode="demo")
     if path == "import":  # the files given last time (remembered), loaded by keyboard
         state.import_files = _given_files(tmp_path)
-    w = launch(qtbot, state)
+    w = _launch(qtbot, state)
     kb.alt("n")
     wait_page(qtbot, w, PageId.CHAIN, modals)
     qtbot.waitUntil(lambda: state.chain is not None, timeout=60000)  # the demo, first
@@ -162,7 +165,7 @@ def test_eflow_vm_by_keyboard_to_a_saved_report(qtbot: QtBot, kb: Keyboard, moda
                                                device15: Device, tmp_path: Path) -> None:
     account = device15.accounts["iotedge-user"]
     state = WizardState(output_dir=str(tmp_path / "out"), device_id="edge-device-01-id")
-    w = launch(qtbot, state)
+    w = _launch(qtbot, state)
     kb.alt("e")  # EFLOW on the version page
     qtbot.waitUntil(lambda: state.platform == "eflow", timeout=2000)
     nxt = w.button(w.WizardButton.NextButton)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from device.fixtures import IN_CI, Device
+from ci import unavailable
+from device.fixtures import Device
 
 HARNESS = Path(__file__).with_name("xvfb_harness.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,10 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def xvfb() -> Iterator[str]:
     missing = [t for t in ("Xvfb", "xdotool") if shutil.which(t) is None]
     if missing:
-        reason = "real key events need " + " and ".join(missing)
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable("real key events need " + " and ".join(missing))
     read, write = os.pipe()
     proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1366x768x24",
                              "-nolisten", "tcp"], pass_fds=(write,),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QWindow
@@ -18,27 +19,20 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from gui.state import WizardState
-from gui.wizard import SetupWizard
+W = TypeVar("W", bound=QWidget)
 
 KEPT: list[QWidget] = []
-"""Wizards a walk showed, kept alive to the end of the test (``conftest`` clears it)."""
+"""Windows a walk showed: alive until the test's end (tests/gui/conftest.py clears the list)."""
 
 
-def show(qtbot: QtBot, w: SetupWizard) -> SetupWizard:
-    """Show ``w`` as a launched application would, active and ready for keys."""
-    qtbot.addWidget(w)
-    KEPT.append(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    return w
-
-
-def launch(qtbot: QtBot, state: WizardState | None = None, *, remember: bool = False
-           ) -> SetupWizard:
-    """A new wizard over ``state``, shown and active (what starting the app does)."""
-    return show(qtbot, SetupWizard(state, remember=remember))
+def show(qtbot: QtBot, window: W) -> W:
+    """Show ``window`` as the active window, as a person starts the wizard; kept to the end."""
+    qtbot.addWidget(window)
+    KEPT.append(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    return window
 
 
 def _window() -> QWindow:

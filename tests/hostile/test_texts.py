@@ -169,27 +169,14 @@ def test_the_wrong_config_format_for_the_version_is_named(tmp_path: Path) -> Non
 
 
 def test_a_certificate_name_with_an_escape_is_shown_escaped(tmp_path: Path) -> None:
-    import datetime as dt
+    from certs import key_pem, make_cert
+    from certs import pem as pem_of
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "evil\x1b[2J\x1b]0;t\x07ca")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(1).not_valid_before(now)
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    evil = make_cert("evil\x1b[2J\x1b]0;t\x07ca")
     pem = tmp_path / "evil.pem"
-    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(pem_of(evil.cert))
     key_file = tmp_path / "evil.key.pem"
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(key_pem(evil.key))
     result = run("chain", "inspect", pem)  # run() fails on any raw escape in the output
     assert result.code == 0
     assert "CN=evil\\x1b[2J\\x1b]0" in result.out and "\x07" not in result.out

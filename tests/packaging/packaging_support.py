@@ -3,37 +3,28 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
 
-import pytest
+from ci import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
-# Same rule as tests/conftest.py: in CI a missing prerequisite is a failure, never a skip.
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def require_tool(name: str) -> str:
     """Path of a command-line tool; a missing tool fails the test in CI and skips it elsewhere."""
     found = shutil.which(name)
     if found is None:
-        message = f"{name} is not installed (Debian: nsis / msitools; PyPI: pyinstaller, pipx)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{name} is not installed (Debian: nsis / msitools; PyPI: pyinstaller, pipx)")
     return found
 
 
 def require_module(name: str) -> None:
     """A Python module the packaging needs; missing fails in CI, skips elsewhere."""
     if importlib.util.find_spec(name) is None:
-        message = f"Python package {name} is not installed (pip install -e '.[test]')"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"Python package {name} is not installed (pip install -e '.[test]')")
 
 
 def load_build_script() -> ModuleType:

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from certs import Ca, Key, ec_key, key_pem, make_cert, pem
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from device.fixtures import Device
 from device.layouts import CONFIG_TOML, CONFIG_YAML
@@ -26,8 +25,6 @@ ROOT = "/var/aziot/certs/root.pem"
 PRELOADED = (f'trust_bundle_cert = "file://{ROOT}"\n' + CONFIG_TOML
              + f'\n[edge_ca]\ncert = "file://{CERT}"\npk = "file://{KEY}"\n')
 
-Key = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
 
 @dataclass(frozen=True)
 class Pems:
@@ -36,49 +33,29 @@ class Pems:
     root: bytes
 
 
-def _pem_key(key: Key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, cn)])
-
-
 @cache
-def _root() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
+def _root() -> Ca:
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(_name("test root")).issuer_name(
-        _name("test root")).public_key(key.public_key()).serial_number(1)
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=900))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-        .sign(key, hashes.SHA256()))
-    return key, cert
+    return make_cert("test root", pathlen=1, not_before=now - dt.timedelta(days=1),
+                     not_after=now + dt.timedelta(days=900))
 
 
 @cache
 def chain(kind: str = "ec", days: int = 365, start_days: int = -1) -> Pems:
     """An Edge CA (full chain) signed by the test root: ``kind`` ec | rsa1024 | k1."""
-    root_key, root = _root()
     key: Key
     if kind == "rsa1024":
         key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 (the weak key under test)
     elif kind == "k1":
         key = ec.generate_private_key(ec.SECP256K1())
     else:
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = ec_key()
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(_name("edge-device-01.ca"))
-            .issuer_name(root.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now + dt.timedelta(days=start_days))
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .sign(root_key, hashes.SHA256()))
-    root_pem = root.public_bytes(serialization.Encoding.PEM)
-    return Pems(cert.public_bytes(serialization.Encoding.PEM) + root_pem, _pem_key(key),
-                root_pem)
+    root = _root()
+    edge = make_cert("edge-device-01.ca", issuer=root, key=key, pathlen=0,
+                     not_before=now + dt.timedelta(days=start_days),
+                     not_after=now + dt.timedelta(days=days))
+    return Pems(pem(edge.cert) + pem(root.cert), key_pem(key), pem(root.cert))
 
 
 def install(device: Device, pems: Pems, *, cert_owner: str = "aziotcs",
