@@ -122,6 +122,9 @@ def walk(out: Path, mode: str, sudo_password: str, result: dict[str, Any]) -> No
         wait_page(waiter, w, PageId.DEPLOY, modals)  # type: ignore[arg-type]
         if mode == "cancel":
             waiter.waitUntil(REACHED_APPLY.exists, timeout=120000)
+            # the page follows the device's journal: Cancel once it says the apply runs
+            waiter.waitUntil(lambda: "applying" in page.step_label.text(),  # type: ignore[attr-defined]
+                             timeout=30000)
             result["step_while_held"] = page.step_label.text()  # type: ignore[attr-defined]
             kb.alt("c")
             waiter.waitUntil(lambda: modals.pending == [] or modals.unexpected != [],

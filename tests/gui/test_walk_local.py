@@ -11,6 +11,7 @@ stand-in runtime recorded. Also a cancel while the runtime applies the configura
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -37,30 +38,68 @@ ROOTS = ("/etc/aziot", "/var/aziot", "/var/lib/aziot")
 SAS_KEY = CONNECTION_STRING.split("SharedAccessKey=")[1]
 
 
-def _visible(path: str) -> str:
-    """``path`` as a program inside the device reaches it: a path under one of the device's
-    own folders (a checkout in /tmp or /home) through this process's root instead."""
-    if any(path == b or path.startswith(b + "/") for b in BOUND):
-        return f"/proc/{os.getpid()}/root{path}"
-    return path
+ATTACH = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+args = sys.argv[1:]
+while args[0] != "--":
+    fd, target = int(args[0]), args[1]
+    os.makedirs(target, exist_ok=True)
+    if libc.syscall(429, fd, b"", -100, target.encode(), 4) != 0:  # move_mount, empty path
+        sys.exit(f"cannot show {target} to the walk: {os.strerror(ctypes.get_errno())}")
+    os.close(fd)
+    args = args[2:]
+os.execvp(args[1], args[1:])
+"""
+"""Run in a mount namespace of its own inside the device's (gone with the walk): attach each
+given copy of this machine's folder (an ``open_tree`` descriptor) at its path, then exec."""
+OPEN_TREE_CLONE, AT_RECURSIVE, AT_FDCWD = 1, 0x8000, -100
+
+
+def _open_tree(path: str) -> int:
+    """A detached copy of the mount tree at ``path`` on this machine (Linux 5.2+)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = int(libc.syscall(428, AT_FDCWD, path.encode(), OPEN_TREE_CLONE | AT_RECURSIVE))
+    assert fd >= 0, f"open_tree {path}: {os.strerror(ctypes.get_errno())}"
+    return fd
+
+
+def _hidden_in_device() -> list[str]:
+    """The checkout, venv and interpreter folders the device's own /tmp, /home … would hide."""
+    wanted = [Path(__file__).resolve().parents[2], Path(sys.prefix).resolve(),
+              Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent]
+    hidden: list[str] = []
+    for path in sorted({str(p) for p in wanted}):
+        if any(path == b or path.startswith(b + "/") for b in BOUND) and \
+                not any(path.startswith(h + "/") for h in hidden):
+            hidden.append(path)
+    return hidden
 
 
 def _start(device: Device, mode: str) -> subprocess.Popen[bytes]:
+    """The walk inside the device, as ``USER`` (whose sudo asks the password)."""
     device.sh('rm -rf "$1" && mkdir -p "$1"', OUT, user=USER)
     env = {"HOME": f"/home/{USER}", "USER": USER, "LOGNAME": USER, "LANG": "C.UTF-8",
            "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
            "QT_QPA_PLATFORM": "offscreen", "PYTHONDONTWRITEBYTECODE": "1",
            "XDG_CONFIG_HOME": f"/home/{USER}/.config"}
+    trees = {_open_tree(path): path for path in _hidden_in_device()}
     read_end, write_end = os.pipe()  # sudo's password, by standard input only
     os.write(write_end, f"{PW_ADMIN_PASSWORD}\n".encode())
     os.close(write_end)
+    argv = ["unshare", "--mount", "--propagation", "private", "--", "/usr/bin/python3", "-c",
+            ATTACH, *(x for fd, path in trees.items() for x in (str(fd), path)), "--",
+            "setpriv", f"--reuid={device.uid(USER)}", f"--regid={USER}", "--init-groups", "--",
+            sys.executable, str(SCRIPT), OUT, mode]
     try:
         proc: subprocess.Popen[bytes] = device.popen(
-            [_visible(sys.executable), _visible(str(SCRIPT)), OUT, mode], user=USER, env=env,
-            stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            argv, env=env, stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            pass_fds=tuple(trees))
         return proc
     finally:
         os.close(read_end)
+        for fd in trees:
+            os.close(fd)
 
 
 def _finish(device: Device, proc: subprocess.Popen[bytes],
