@@ -482,6 +482,20 @@ class Device:
                     proc.kill()
                     proc.wait()
 
+    def popen(self, argv: list[str], *, user: str | None = None,
+              env: dict[str, str] | None = None,
+              **kwargs: object) -> subprocess.Popen[bytes]:
+        """Start ``argv`` inside the device (as root, or ``user`` via setpriv) without waiting:
+        a program that runs there as it would on the device itself. ``env`` replaces the
+        environment; ``kwargs`` go to ``Popen`` (stdin, stdout …). The caller waits or kills
+        it by its pid (nsenter and setpriv exec, so the pid is the program's)."""
+        assert self.holder is not None, "device not started"
+        cmd = ["nsenter", "-t", str(self.holder.pid), "-m", "-u", "--"]
+        if user is not None:
+            cmd += ["setpriv", f"--reuid={self.uid(user)}", f"--regid={self._pgid(user)}",
+                    "--init-groups", "--"]
+        return subprocess.Popen([*cmd, *argv], env=env, **kwargs)  # type: ignore[call-overload]
+
 
 def _children(pid: int) -> list[int]:
     out = []
