@@ -446,8 +446,7 @@ def plan_deploy(
     plan = build_plan(release=release, platform=platform, settings=settings,
                       current_config=current_config, edge_ca_cert=result.edge_ca_cert,
                       edge_ca_key=result.edge_ca_key, trust_bundle=result.trust_bundle,
-                      template=template, cert_lifetime=result.cert_lifetime,
-                      edge_ca_cn=result.edge_ca_cn, device_folders=device_folders)
+                      template=template, device_folders=device_folders)
     shown = (*result.notices, *(f"{f.message} ({f.hint})" for f in result.warnings))
     plan = dataclasses.replace(plan, warnings=(*plan.warnings, *shown))
     return CheckedPlan(plan, result)
