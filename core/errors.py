@@ -10,6 +10,10 @@ Rules:
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # types only; core.plan imports nothing of edgecert
+    from core.plan import CheckResult, RollbackReport
 
 # C0 controls, DEL, C1 controls, and the bidirectional overrides/isolates that reorder text.
 _UNSAFE = "\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -161,6 +165,27 @@ class ConfigParseError(ConfigError):
     exit_code = 2
 
 
+class RenewalPolicyError(ConfigError):
+    """A ``threshold`` or ``retry`` value does not follow the runtime's grammar."""
+
+
+class UriError(ConfigError):
+    """A ``file://`` or ``pkcs11:`` URI the runtime would reject."""
+
+
+class SettingsError(ConfigError):
+    """The wanted certificate settings contradict each other or the release."""
+
+
+class ConfigValidationError(ConfigError):
+    """The edited configuration has errors; ``findings`` lists every one of them."""
+
+    def __init__(self, message: str, *, findings: tuple[object, ...] = (), hint: str = "",
+                 where: str | None = None) -> None:
+        super().__init__(message, hint=hint, where=where)
+        self.findings = findings
+
+
 # ---- targets (devices) -------------------------------------------------------------------------
 
 
@@ -233,6 +258,15 @@ class RemoteCommandError(TargetError):
         self.output = output
 
 
+class SftpUploadError(TargetError):
+    """An upload could not be completed (device full, not writable, size mismatch)."""
+
+
+class IotEdgeNotDetectedError(TargetError):
+    """``iotedge version`` did not answer on the device: IoT Edge is not installed (or not
+    on the PATH), so its release cannot be read."""
+
+
 # ---- deploy --------------------------------------------------------------------------------------
 
 
@@ -259,6 +293,96 @@ class CancelledError(EdgecertError):
     """The technician cancelled; the device is as it was."""
 
     exit_code = 1
+
+
+class DeployFailedError(DeployError):
+    """A step failed after the device was touched; the backup was put back (exit code 1)."""
+
+    def __init__(self, failure: str, rollback: RollbackReport | None, *, where: str,
+                 checks: tuple[CheckResult, ...] = (), hint: str = "") -> None:
+        text = f"deploy failed: {failure}"
+        if rollback is not None:
+            text += f"; {rollback.describe()}"
+        super().__init__(
+            text, where=where,
+            hint=hint or "The device is as it was before. Fix the cause named above and deploy "
+            "again.",
+        )
+        self.failure = failure
+        self.rollback = rollback
+        self.checks = checks
+
+
+HOSTNAME_HINT = (
+    "IoT Edge refuses to apply a new hostname while Edge containers exist (facts §3.6). The "
+    "device is as it was. On the device run: sudo iotedge system stop && sudo docker rm -f "
+    "$(sudo docker ps -aq -f \"label=net.azure-devices.edge.owner=Microsoft.Azure.Devices."
+    "Edge.Agent\"), then deploy again."
+)
+
+
+def failure_hint(failure: str) -> str:
+    """A specific hint for failures the runtime explains in its own words (else empty)."""
+    low = failure.lower()
+    if "hostname" in low and ("docker rm" in low or "system stop" in low or "containers" in low):
+        return HOSTNAME_HINT
+    return ""
+
+
+class RollbackFailedError(RollbackError):
+    """A step failed and putting the backup back failed too (exit code 3)."""
+
+    def __init__(self, failure: str, rollback: RollbackReport, *, where: str) -> None:
+        hint = (f"Restore by hand with `sudo sh {rollback.backup_dir}/restore.sh` on the device, "
+                "then run `iotedge config apply` (or restart iotedge on 1.1).")
+        if rollback.restored:
+            hint = (f"The files are back as they were (backup {rollback.backup_dir}); only "
+                    "applying the previous configuration failed. "
+                    + (failure_hint(rollback.reapply_output) or
+                       "Fix the cause and run `sudo iotedge config apply` (1.1: restart iotedge)."))
+        super().__init__(f"deploy failed: {failure}\n{rollback.describe()}", where=where,
+                         hint=hint)
+        self.failure = failure
+        self.rollback = rollback
+
+
+class NothingTouchedError(DeployError):
+    """The device-side transaction refused to start its change; nothing was touched (exit 2)."""
+
+    exit_code = 2
+
+
+class LinkRefusedError(NothingTouchedError):
+    """A symbolic link on the way to a target path, the backup root or the staging folder."""
+
+    default_hint = ("edgecert never follows a link it did not make. Replace the link by the "
+                    "folder or file itself, or allow exactly that link with --allow-link PATH "
+                    "(its target's owner and mode are then left as they are).")
+
+
+class DeviceLockedError(NothingTouchedError):
+    """Another deploy (or restore.sh) holds the device's lock."""
+
+    default_hint = ("Wait for the other deploy to finish (edgecert device status shows it), "
+                    "then deploy again.")
+
+
+class InterruptedBeforeInstallError(CancelledError):
+    """Interrupted (Ctrl-C, SIGTERM, SIGHUP, Cancel) before the install step; cleaned up,
+    nothing touched (exit 130)."""
+
+    exit_code = 130
+    default_hint = "Nothing on the device was changed; deploy again when ready."
+
+
+class OutcomeUnknownError(DeployError):
+    """The connection was lost after the device-side transaction started and could not be
+    opened again: the device finishes or rolls back by itself, but edgecert cannot say which
+    (exit 3: look at the device)."""
+
+    exit_code = 3
+    default_hint = ("The device completes or undoes the deploy by itself. Run `edgecert device "
+                    "status` when it is reachable again: it reads the transaction's journal.")
 
 
 # ---- sites (many devices) ------------------------------------------------------------------------

@@ -155,3 +155,54 @@ class Plan:
             "warnings": list(self.warnings),
             "device_folders": list(self.device_folders),
         }
+
+
+# ---- what came of a plan on the device ---------------------------------------------------------
+
+FAILED = frozenset({"error", "fatal"})
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One ``iotedge check`` result: id, ``ok``/``warning``/``error``/… and its details."""
+
+    id: str
+    result: str
+    details: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.result in FAILED
+
+    def describe(self) -> str:
+        text = f"{self.id}: {self.result}"
+        if self.details:
+            text += " (" + "; ".join(self.details) + ")"
+        return text
+
+
+@dataclass(frozen=True)
+class RollbackReport:
+    """How putting the backup back went."""
+
+    backup_dir: str
+    restored: bool
+    problems: tuple[str, ...] = ()
+    """One line per path that could not be put back, naming where its backup copy is."""
+    reapplied: bool = False
+    reapply_output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.restored and (self.reapplied or not self.reapply_output)
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"rolled back from {self.backup_dir}" + (
+                "; the previous configuration was applied again" if self.reapplied else "")
+        lines = [f"ROLLBACK INCOMPLETE; backup kept at {self.backup_dir}"]
+        lines += [f"  {p}" for p in self.problems]
+        if self.reapply_output:
+            lines.append(f"  re-applying the previous configuration failed: {self.reapply_output}")
+        lines.append(f"  to retry by hand on the device: sudo sh {self.backup_dir}/restore.sh")
+        return "\n".join(lines)

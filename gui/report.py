@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,14 +106,8 @@ code {{ font-size: 90%; }}
 
 
 def write_report(s: Summary, path: Path) -> Path:
-    """Write the HTML report atomically (a temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(render_html(s))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write the HTML report atomically (``core.fs.write_atomic``)."""
+    from core.fs import write_atomic
+
+    return write_atomic(path, render_html(s).encode("utf-8"), 0o600, what="the report",
+                        make_parents=True)

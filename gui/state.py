@@ -191,11 +191,7 @@ def restore(state: WizardState, values: dict[str, Any]) -> None:
 
 def strip_pin(uri: str) -> str:
     """A PKCS#11 URI without its ``pin-value`` attribute (what may be shown and stored)."""
-    if "pin-value" not in uri:
-        return uri
-    head, sep, query = uri.partition("?")
-    kept = [p for p in query.split("&") if not p.startswith("pin-value=")]
-    head_parts = [p for p in head.split(";") if not p.startswith("pin-value=")]
-    head = ";".join(head_parts)
-    return head + (sep + "&".join(kept) if kept else "")
+    from core.config.uris import without_pin
+
+    return without_pin(uri)
 

@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -22,26 +22,11 @@ from core.chain.inspect import basic_constraints, common_name
 from core.chain.keys import PrivateKey
 from core.chain.load import Material
 from core.chain.order import is_self_issued, key_matches, leaf_candidates, order_chain
+from core.findings import Finding as Finding  # re-exported
+from core.findings import Severity as Severity  # re-exported
 from core.versions import EdgeRelease
 
-Severity = Literal["error", "warning", "info"]
 _Y2050 = dt.datetime(2050, 1, 1, tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing the validation found."""
-
-    severity: Severity
-    code: str
-    message: str
-    hint: str
-    subject: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        """JSON-ready values."""
-        return {"severity": self.severity, "code": self.code, "message": self.message,
-                "hint": self.hint, "subject": self.subject}
 
 
 @dataclass(frozen=True)

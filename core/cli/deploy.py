@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from core.bundle import export_bundle
-from core.cli import config as config_cli
-from core.config.device_paths import check_device_folder
-from core.config.planning import DevicePaths, default_paths
+from core.cli.config import describe_plan
+from core.cli.options import config_options, current_config, read_file, settings_choice
+from core.config.settings import SettingsChoice, cert_settings
 from core.deploy import deploy, read_device_state
 from core.deploy.preflight import (
     CheckedPlan,
@@ -30,6 +30,7 @@ from core.deploy.preflight import (
     load_inputs,
     plan_deploy,
 )
+from core.deploy.state import DeviceState
 from core.deploy.status import device_status
 from core.errors import UsageError
 from core.progress import ProgressEvent
@@ -40,7 +41,8 @@ from core.versions import DEFAULT_RELEASE, EdgeRelease, Platform, release
 def register(subparsers: Any) -> None:
     """Add ``deploy``, ``device status``, ``eflow`` and ``export-bundle``."""
     dep = subparsers.add_parser(
-        "deploy", help="put the device on your certificate chain (plan, confirm, deploy, check)",
+        "deploy", parents=[config_options(current=False, auto_version=True)],
+        help="put the device on your certificate chain (plan, confirm, deploy, check)",
         description="Read the device, show the plan and config diff, ask, deploy with backup "
         "and rollback, then report the certificate checks. Once the install starts it runs on "
         "the device to its end (or rolls back) whatever happens to this command or the "
@@ -63,9 +65,11 @@ def register(subparsers: Any) -> None:
 
     ef = subparsers.add_parser("eflow", help="the same for an EFLOW VM (run on its Windows host)")
     esub = ef.add_subparsers(dest="eflow_command", metavar="COMMAND", required=True)
-    edep = esub.add_parser("deploy", help="deploy into the EFLOW VM through the EFLOW cmdlets")
+    edep = esub.add_parser(
+        "deploy", parents=[config_options(current=False, auto_version=True, platform=False)],
+        help="deploy into the EFLOW VM through the EFLOW cmdlets")
     _eflow_options(edep)
-    _plan_options(edep, device=True, platform=False)
+    _plan_options(edep, device=True)
     _link_option(edep)
     edep.add_argument("--dry-run", action="store_true", help="show the plan only")
     edep.set_defaults(func=_cmd_deploy, platform_fixed="eflow")
@@ -77,7 +81,8 @@ def register(subparsers: Any) -> None:
     eaddr.set_defaults(func=_cmd_eflow_address)
 
     exp = subparsers.add_parser(
-        "export-bundle", help="write the plan as a folder or zip with install.sh / install.ps1",
+        "export-bundle", parents=[config_options()],
+        help="write the plan as a folder or zip with install.sh / install.ps1",
         description="For devices reached by USB stick or a jump host: the bundle's install.sh "
         "does what deploy does (drift check, backup, modes, apply, check, rollback).")
     exp.add_argument("--out", required=True, type=Path, metavar="DIR|ZIP")
@@ -122,7 +127,7 @@ def _eflow_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accept-host-key", metavar="SHA256:…")
 
 
-def _plan_options(p: argparse.ArgumentParser, *, device: bool, platform: bool = True) -> None:
+def _plan_options(p: argparse.ArgumentParser, *, device: bool) -> None:
     p.add_argument("--edge-ca-cert", type=Path, metavar="FILE",
                    help="edge CA certificate and chain to install (PEM in any order, DER or "
                    "PFX; installed as PEM, edge CA first)")
@@ -138,17 +143,6 @@ def _plan_options(p: argparse.ArgumentParser, *, device: bool, platform: bool = 
     p.add_argument("--yes", action="store_true",
                    help="do not ask before " + ("deploying" if device else
                                                 "writing a bundle with pre-flight warnings"))
-    config_cli._common(p)
-    # The deploy reads the current config from the device: --current is for export-bundle only.
-    for action in p._actions:
-        if action.dest == "current":
-            action.required = not device
-            if device:
-                action.help = argparse.SUPPRESS
-        if action.dest == "iotedge" and device:
-            action.metavar = "VERSION|auto"
-        if action.dest == "platform" and not platform:
-            action.help = argparse.SUPPRESS
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -188,7 +182,7 @@ def _open(args: argparse.Namespace) -> Target:
 
 
 def _read(path: Path | None, what: str) -> bytes | None:
-    return None if path is None else config_cli._read(path, what)
+    return None if path is None else read_file(path, what)
 
 
 def _inputs(args: argparse.Namespace) -> Inputs:
@@ -202,36 +196,25 @@ def _inputs(args: argparse.Namespace) -> Inputs:
     return inputs
 
 
-def _device_paths(args: argparse.Namespace, rel: EdgeRelease, platform: Platform
-                  ) -> tuple[DevicePaths, tuple[str, ...]]:
-    standard = default_paths(rel, platform)
-    folder = args.device_folder
-    if folder is None:
-        return standard, ()
-    folder = check_device_folder(folder, platform=platform)
-    sep = "\\" if platform == "windows" else "/"
-
-    def name(path: str) -> str:
-        return path.rsplit(sep, 1)[-1]
-
-    return DevicePaths(folder + sep + name(standard.edge_ca_cert),
-                       folder + sep + name(standard.edge_ca_key),
-                       folder + sep + name(standard.trust_bundle)), (folder,)
+def _choice(args: argparse.Namespace, rel: EdgeRelease, platform: Platform,
+            inputs: Inputs | None) -> SettingsChoice:
+    """The certificate settings chosen; the three file options name LOCAL files here, installed
+    at the standard names in the release's folders or in ``--device-folder``."""
+    installs = inputs is not None and (inputs.edge_ca_cert is not None
+                                       or inputs.edge_ca_key is not None)
+    return settings_choice(args, rel, platform, folder=args.device_folder,
+                           installs_edge_ca=installs,
+                           installs_trust_bundle=installs or (
+                               inputs is not None and inputs.trust_bundle is not None))
 
 
 def _plan(args: argparse.Namespace, inputs: Inputs, rel: EdgeRelease, platform: Platform,
           current: bytes | None, template: bytes | None) -> CheckedPlan:
     local_template = _read(args.template, "template")
-    files_given = inputs.edge_ca_cert is not None or inputs.edge_ca_key is not None
-    # config_cli._settings reads these names as device paths: take the standard ones
-    ns = argparse.Namespace(**{**vars(args), "edge_ca_cert": None, "edge_ca_key": None,
-                               "trust_bundle": None,
-                               "bundle_file": inputs.trust_bundle is not None})
-    paths, folders = _device_paths(args, rel, platform)
-    settings = config_cli._settings(ns, paths, files_given=files_given)
-    return plan_deploy(inputs, release=rel, platform=platform, settings=settings,
+    choice = _choice(args, rel, platform, inputs)
+    return plan_deploy(inputs, release=rel, platform=platform, settings=cert_settings(choice),
                        current_config=current, template=local_template or template,
-                       device_folders=folders)
+                       device_folders=choice.folders)
 
 
 def _show_preflight(checked: CheckedPlan) -> None:
@@ -320,7 +303,7 @@ def _deploy_device(args: argparse.Namespace) -> int:
     try:
         wanted = None if args.iotedge == "auto" else args.iotedge
         platform: Platform = args.platform_fixed or args.platform
-        paths, _ = _device_paths(args, release(wanted or DEFAULT_RELEASE), platform)
+        paths = _choice(args, release(wanted or DEFAULT_RELEASE), platform, None).paths
         state = read_device_state(target, wanted, paths=[paths.edge_ca_cert, paths.edge_ca_key,
                                                          paths.trust_bundle])
         check_device_release(wanted, state.version, where=target.name)
@@ -329,22 +312,27 @@ def _deploy_device(args: argparse.Namespace) -> int:
         if state.last_backup is not None:
             sys.stderr.write(f"last deploy on this device: {state.last_backup.describe()}\n")
         checked = _plan(args, inputs, state.release, platform, state.config, state.template)
-        plan = checked.plan
         sys.stdout.write(f"device: {target.name}, IoT Edge {state.version or '?'}\n")
-        sys.stdout.write(config_cli.describe_plan(plan))
-        _show_preflight(checked)
-        if args.dry_run:
-            return 0
-        if not _confirm(args, checked, "Deploy this plan"):
-            sys.stderr.write("not deployed\n")
-            return 2
-        report = deploy(plan, target, progress=_progress, preview=state,
-                        allow_links=tuple(args.allow_link))
-        with contextlib.suppress(OSError):
-            sys.stdout.write(report.describe() + "\n")
-        return 0 if report.checks_ok else 1
+        return _confirm_and_deploy(args, checked, target, preview=state)
     finally:
         target.close()
+
+
+def _confirm_and_deploy(args: argparse.Namespace, checked: CheckedPlan, target: Target, *,
+                        preview: DeviceState | None = None) -> int:
+    """Show the plan and its pre-flight, ask (unless --dry-run or --yes), deploy, report."""
+    sys.stdout.write(describe_plan(checked.plan))
+    _show_preflight(checked)
+    if args.dry_run:
+        return 0
+    if not _confirm(args, checked, "Deploy this plan"):
+        sys.stderr.write("not deployed\n")
+        return 2
+    report = deploy(checked.plan, target, progress=_progress, preview=preview,
+                    allow_links=tuple(args.allow_link))
+    with contextlib.suppress(OSError):
+        sys.stdout.write(report.describe() + "\n")
+    return 0 if report.checks_ok else 1
 
 
 def _deploy_windows(args: argparse.Namespace) -> int:
@@ -357,19 +345,9 @@ def _deploy_windows(args: argparse.Namespace) -> int:
     path = Path(rel.config_path_windows or rel.config_path)
     current = _read(path, "config.yaml")
     checked = _plan(args, inputs, rel, "windows", current, None)
-    plan = checked.plan
-    sys.stdout.write(config_cli.describe_plan(plan))
-    _show_preflight(checked)
-    if args.dry_run:
-        return 0
-    if not _confirm(args, checked, "Deploy this plan"):
-        sys.stderr.write("not deployed\n")
-        return 2
     from core.targets.local import LocalTarget
 
-    report = deploy(plan, LocalTarget(), progress=_progress)
-    sys.stdout.write(report.describe() + "\n")
-    return 0 if report.checks_ok else 1
+    return _confirm_and_deploy(args, checked, LocalTarget())
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -393,12 +371,15 @@ def _cmd_eflow_address(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
+def export_plan(args: argparse.Namespace) -> CheckedPlan:
+    """The checked plan of ``export-bundle``'s options (its files read, nothing written)."""
     inputs = _inputs(args)
-    rel = release(args.iotedge)
-    current = config_cli._current(args)
-    checked = _plan(args, inputs, rel, args.platform, current, None)
-    sys.stdout.write(config_cli.describe_plan(checked.plan))
+    return _plan(args, inputs, release(args.iotedge), args.platform, current_config(args), None)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    checked = export_plan(args)
+    sys.stdout.write(describe_plan(checked.plan))
     _show_preflight(checked)
     if checked.preflight.warnings and not _confirm(args, checked, "Write the bundle"):
         sys.stderr.write("no bundle written\n")

@@ -3,6 +3,7 @@
 The names below are the package's public API; the modules hold one concept each.
 """
 
+from core.config.device_paths import DevicePaths, default_paths
 from core.config.diff import config_diff, redact
 from core.config.errors import (
     ConfigValidationError,
@@ -11,7 +12,7 @@ from core.config.errors import (
     UriError,
 )
 from core.config.migrate import Migration, migrate_config_yaml
-from core.config.planning import DevicePaths, build_plan, default_paths, plan_diff
+from core.config.planning import build_plan, plan_diff
 from core.config.renewal import RenewalPolicy, check_against_lifetime, parse_policy
 from core.config.settings import (
     AutoRenew,

@@ -19,6 +19,7 @@ applies the same rule again to every path of a finished plan when its steps file
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import PureWindowsPath
 
 from core.errors import DevicePathError
@@ -255,3 +256,43 @@ def check_plan_paths(plan: Plan) -> None:
                 f"the plan's clear path {_shown(p)} is outside the runtime's state folders "
                 f"({_describe_roots(state)})",
                 hint="Build the plan again with edgecert; it only clears the edge CA's state.")
+
+
+@dataclass(frozen=True)
+class DevicePaths:
+    """Where the three files go on the device."""
+
+    edge_ca_cert: str
+    edge_ca_key: str
+    trust_bundle: str
+
+
+def default_paths(release: EdgeRelease, platform: Platform) -> DevicePaths:
+    """The standard device paths for the edge CA cert, key and the trust bundle."""
+    if platform == "windows":
+        return DevicePaths(f"{WINDOWS_ROOT}\\certs\\edge-ca.pem",
+                           f"{WINDOWS_ROOT}\\secrets\\edge-ca.key.pem",
+                           f"{WINDOWS_ROOT}\\certs\\trust-bundle.pem")
+    return DevicePaths("/var/aziot/certs/edge-ca.pem", "/var/aziot/secrets/edge-ca.key.pem",
+                       "/var/aziot/certs/trust-bundle.pem")
+
+
+def paths_in_folders(release: EdgeRelease, platform: Platform, cert_dir: str | None = None,
+                     key_dir: str | None = None) -> DevicePaths:
+    """The standard file names in the chosen folders (edge CA cert and trust bundle in
+    ``cert_dir``, the key in ``key_dir``); a folder not chosen keeps the standard one.
+
+    Raises:
+        DevicePathError: a chosen folder is not a folder edgecert may use (``check_device_folder``).
+    """
+    standard = default_paths(release, platform)
+    sep = "\\" if _windows(platform) else "/"
+
+    def place(default: str, folder: str | None) -> str:
+        if not folder:
+            return default
+        return check_device_folder(folder, platform=platform) + sep + default.rsplit(sep, 1)[-1]
+
+    return DevicePaths(place(standard.edge_ca_cert, cert_dir),
+                       place(standard.edge_ca_key, key_dir),
+                       place(standard.trust_bundle, cert_dir))

@@ -1,26 +1,8 @@
-"""Configuration errors: subclasses of ``core.errors.ConfigError`` for the config package."""
+"""Configuration errors, defined in ``core.errors`` (the one error tree) and named here too."""
 
 from __future__ import annotations
 
-from core.errors import ConfigError
-
-
-class RenewalPolicyError(ConfigError):
-    """A ``threshold`` or ``retry`` value does not follow the runtime's grammar."""
-
-
-class UriError(ConfigError):
-    """A ``file://`` or ``pkcs11:`` URI the runtime would reject."""
-
-
-class SettingsError(ConfigError):
-    """The wanted certificate settings contradict each other or the release."""
-
-
-class ConfigValidationError(ConfigError):
-    """The edited configuration has errors; ``findings`` lists every one of them."""
-
-    def __init__(self, message: str, *, findings: tuple[object, ...] = (), hint: str = "",
-                 where: str | None = None) -> None:
-        super().__init__(message, hint=hint, where=where)
-        self.findings = findings
+from core.errors import ConfigValidationError as ConfigValidationError
+from core.errors import RenewalPolicyError as RenewalPolicyError
+from core.errors import SettingsError as SettingsError
+from core.errors import UriError as UriError

@@ -25,7 +25,7 @@ from core.config.settings import (
     edge_ca_table,
 )
 from core.config.uris import file_uri
-from core.config.validate import Finding
+from core.config.validate import Finding, config_finding
 from core.config.yaml_edit import TRIPLE, load_yaml
 from core.errors import ConfigParseError
 
@@ -99,7 +99,7 @@ def migrate_config_yaml(text: str, *, where: str = "config.yaml") -> Migration:
                                hint="Check the file is the device's 1.1 config.yaml.",
                                where=where)
     if "certificates" not in data:
-        return Migration(None, (Finding(
+        return Migration(None, (config_finding(
             "warning", "no certificates: section: after import the device uses a quickstart "
             "edge CA (90 days), not for production",
             "Give the device your own edge CA after the upgrade (edgecert config diff).",
@@ -119,13 +119,13 @@ def migrate_config_yaml(text: str, *, where: str = "config.yaml") -> Migration:
             hint=f"Use a number from 1 to {U16_MAX}; import refuses anything else.",
             where=where,
         )
-    findings = [Finding(
+    findings = [config_finding(
         "warning", "quickstart edge CA after import: not for production",
         "Give the device your own edge CA after the upgrade (edgecert config diff).",
         "certificates")]
     if present:
         missing = [k for k in TRIPLE if k not in present]
-        findings.insert(0, Finding(
+        findings.insert(0, config_finding(
             "warning",
             f"certificates: has {', '.join(present)} but not {', '.join(missing)}: import "
             "silently turns this into a quickstart edge CA and drops your files",

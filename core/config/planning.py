@@ -22,17 +22,25 @@ import hashlib
 import posixpath
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from core.config.device_paths import check_device_folder, check_install_path, check_own_folder
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from core.config.device_paths import DevicePaths as DevicePaths  # re-exported
+from core.config.device_paths import (
+    check_device_folder,
+    check_install_path,
+    check_own_folder,
+)
+from core.config.device_paths import default_paths as default_paths  # re-exported
 from core.config.diff import config_diff
-from core.config.settings import CertSettings, Preloaded
+from core.config.settings import CertSettings, Issued, Preloaded, Quickstart
 from core.config.toml_edit import edit_config_toml
 from core.config.uris import file_uri_path, is_pkcs11
 from core.config.validate import Finding, check_config_toml, raise_on_errors
 from core.config.yaml_edit import edit_config_yaml, legacy_from_settings
-from core.errors import ConfigParseError, UsageError
+from core.errors import ConfigParseError, UnreadableFileError, UsageError
 from core.plan import (
     ClearState,
     Command,
@@ -57,25 +65,6 @@ CHECK_IDS = ("certs-preloaded", "certs-read", "key-pairs-read", "certs-match-pri
              "configs-up-to-date", "config-up-to-date", "hostname")
 CHECK_IDS_LEGACY = ("config-yaml-well-formed", "certificates-quickstart",
                     "identity-certificate-expiry")
-
-
-@dataclass(frozen=True)
-class DevicePaths:
-    """Where the three files go on the device."""
-
-    edge_ca_cert: str
-    edge_ca_key: str
-    trust_bundle: str
-
-
-def default_paths(release: EdgeRelease, platform: Platform) -> DevicePaths:
-    """The standard device paths for the edge CA cert, key and the trust bundle."""
-    if platform == "windows":
-        base = "C:\\ProgramData\\iotedge"
-        return DevicePaths(f"{base}\\certs\\edge-ca.pem", f"{base}\\secrets\\edge-ca.key.pem",
-                           f"{base}\\certs\\trust-bundle.pem")
-    return DevicePaths(f"{AZIOT_ROOT}/certs/edge-ca.pem", f"{AZIOT_ROOT}/secrets/edge-ca.key.pem",
-                       f"{AZIOT_ROOT}/certs/trust-bundle.pem")
 
 
 def store_file_name(cert_id: str, suffix: str) -> str:
@@ -224,6 +213,24 @@ def _describe(findings: Iterable[Finding]) -> list[str]:
     return [f"{f.message} ({f.hint})" for f in findings if f.severity != "error"]
 
 
+def _edge_ca_facts(cert_pem: bytes | None, settings: CertSettings
+                   ) -> tuple[dt.timedelta | None, str | None]:
+    """The edge CA's lifetime and CN: from its certificate (the first in the full chain), or
+    the lifetime the settings give a CA the device makes."""
+    if cert_pem is None or not cert_pem.strip():  # an empty file is refused with the others
+        ca = settings.edge_ca
+        days = ca.expiry_days if isinstance(ca, (Quickstart, Issued)) else None
+        return (None if days is None else dt.timedelta(days=days)), None
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError as exc:
+        raise UnreadableFileError("the edge CA file is not a PEM certificate",
+                                  hint="Give the edge CA full-chain PEM (edge CA first).") from exc
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    cn = str(names[0].value) if names else None
+    return cert.not_valid_after_utc - cert.not_valid_before_utc, cn
+
+
 def build_plan(
     *,
     release: EdgeRelease,
@@ -234,8 +241,6 @@ def build_plan(
     edge_ca_key: bytes | None = None,
     trust_bundle: bytes | None = None,
     template: bytes | None = None,
-    cert_lifetime: dt.timedelta | None = None,
-    edge_ca_cn: str | None = None,
     device_folders: Sequence[str] = (),
 ) -> Plan:
     """Compute everything a deploy does, without touching anything.
@@ -249,8 +254,10 @@ def build_plan(
         edge_ca_key: bytes of the edge CA private key to install (file key).
         trust_bundle: bytes of the trust bundle (root CA) PEM to install.
         template: the device's ``config.toml.edge.template`` bytes, used when it has no config.
-        cert_lifetime: the edge CA lifetime, to check a time-based renewal threshold.
-        edge_ca_cn: the edge CA CN, to compare with the configured hostname.
+
+    The edge CA's lifetime (to check a time-based renewal threshold) and CN (to compare with
+    the configured hostname) come from ``edge_ca_cert``, or, for a CA the device makes, from
+    its settings.
         device_folders: folders outside the release's own where files may go, named
             explicitly by the user (``--device-folder``); each is checked.
 
@@ -259,6 +266,7 @@ def build_plan(
 
     Raises:
         UsageError: the platform does not fit the release, or files and settings disagree.
+        UnreadableFileError: ``edge_ca_cert`` is not a PEM certificate.
         ConfigParseError: the current config or template does not parse.
         SettingsError: the settings contradict each other or the release.
         ConfigValidationError: the resulting config has errors (listed in ``findings``).
@@ -268,6 +276,7 @@ def build_plan(
     if platform not in release.platforms:
         raise UsageError(f"{release.label} does not run on {platform}",
                          hint=f"Choose one of: {', '.join(release.platforms)}.")
+    cert_lifetime, edge_ca_cn = _edge_ca_facts(edge_ca_cert, settings)
     folders = tuple(dict.fromkeys(check_device_folder(f, platform=platform)
                                   for f in device_folders))
     if platform == "windows":

@@ -11,6 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.config.device_paths import DevicePaths, default_paths, paths_in_folders
+from core.config.uris import file_uri, is_pkcs11
+from core.errors import UsageError
+from core.versions import EdgeRelease, Platform
+
 IssueMethod = Literal["est", "local_ca", "self_signed"]
 DEFAULT_QUICKSTART_DAYS = 90
 """The runtime's own default lifetime of a quickstart edge CA (template: "Defaults to 90 days")."""
@@ -141,3 +146,103 @@ def edge_ca_table(edge_ca: EdgeCa) -> dict[str, str | int]:
         if value is not None:
             out[key] = value
     return out
+
+
+# ---- from the technician's choices to CertSettings --------------------------------------------
+
+Method = Literal["files", "quickstart", "est", "local_ca", "self_signed"]
+"""The kinds of edge CA a technician chooses between (``files``: your own CA)."""
+
+
+@dataclass(frozen=True)
+class SettingsChoice:
+    """What the technician chose, in the CLI's options or on the wizard's Device page.
+
+    ``cert_dir`` and ``key_dir`` are device folders for the standard file names (empty: the
+    release's own); ``edge_ca_cert``, ``edge_ca_key`` (a path, ``file://`` or ``pkcs11:`` URI)
+    and ``trust_bundle`` name device paths outright. The standard (or folder) paths are used
+    for what edgecert installs (``installs_edge_ca``, ``installs_trust_bundle``); a file it
+    does not install must be named.
+    """
+
+    release: EdgeRelease
+    platform: Platform = "linux"
+    method: Method = "files"
+    cert_dir: str | None = None
+    key_dir: str | None = None
+    edge_ca_cert: str | None = None
+    edge_ca_key: str | None = field(default=None, repr=False)
+    trust_bundle: str | None = None
+    installs_edge_ca: bool = True
+    installs_trust_bundle: bool = True
+    quickstart_days: int = DEFAULT_QUICKSTART_DAYS
+    common_name: str | None = None
+    expiry_days: int | None = None
+    est: EstServer | None = None
+    auto_renew: AutoRenew | None = None
+    pkcs11_lib: str | None = None
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        """The device folders named outside the release's own (``build_plan``'s
+        ``device_folders``)."""
+        return tuple(dict.fromkeys(f for f in (self.cert_dir, self.key_dir) if f))
+
+    @property
+    def paths(self) -> DevicePaths:
+        """The device paths of the three files, from the chosen folders (names standard)."""
+        if not self.folders:
+            return default_paths(self.release, self.platform)
+        return paths_in_folders(self.release, self.platform, self.cert_dir, self.key_dir)
+
+
+def _uri(value: str | None) -> str | None:
+    if value is None or value.startswith("file:") or is_pkcs11(value):
+        return value
+    return file_uri(value)
+
+
+def cert_settings(choice: SettingsChoice) -> CertSettings:
+    """The one rule from a technician's choices to :class:`CertSettings` (CLI and wizard).
+
+    Raises:
+        UsageError: the choices do not make a whole edge CA (device paths of your own CA not
+            known, an EST edge CA without its server URL).
+        DevicePathError: a chosen folder is not one edgecert may use.
+        UriError: a path cannot be written as a ``file://`` URI.
+    """
+    est: EstServer | None = None
+    bundle: str | None = choice.trust_bundle
+    edge_ca: EdgeCa
+    if choice.method == "files":
+        paths = choice.paths if choice.installs_edge_ca else None
+        cert = choice.edge_ca_cert or (paths.edge_ca_cert if paths else None)
+        key = choice.edge_ca_key or (paths.edge_ca_key if paths else None)
+        if not cert or not key:
+            raise UsageError("your own edge CA needs the device paths of its certificate and "
+                             "key", hint="Give the device paths where the edge CA full chain "
+                                         "and key will be.")
+        edge_ca = Preloaded(_uri(cert) or cert, _uri(key) or key)
+    else:
+        if choice.edge_ca_cert or choice.edge_ca_key:
+            raise UsageError("device paths of an edge CA go with your own CA files only",
+                             hint="Drop them, or choose your own CA files.")
+        if choice.method == "quickstart":
+            edge_ca = Quickstart(choice.quickstart_days)
+        else:
+            edge_ca = Issued(choice.method, common_name=choice.common_name,
+                             expiry_days=choice.expiry_days)
+        if choice.method == "est":
+            if choice.est is None or not choice.est.url:
+                raise UsageError("an EST edge CA needs the EST server URL",
+                                 hint="Give the EST server URL, e.g. "
+                                      "https://est.example.org/.well-known/est.")
+            est = EstServer(choice.est.url,
+                            tuple(_uri(p) or p for p in choice.est.trusted_certs),
+                            username=choice.est.username or None,
+                            password=choice.est.password or None)
+    if bundle is None and choice.installs_trust_bundle:
+        bundle = choice.paths.trust_bundle
+    pkcs11 = Pkcs11(choice.pkcs11_lib) if choice.pkcs11_lib else None
+    return CertSettings(edge_ca=edge_ca, trust_bundle_cert=_uri(bundle),
+                        auto_renew=choice.auto_renew, pkcs11=pkcs11, est=est)

@@ -307,6 +307,25 @@ def parse_pkcs11_uri(uri: str, *, where: str | None = None, key: str = "URI") ->
     return Pkcs11Uri(slot_id=slot, token=token, object=attrs.get("object"), pin_value=pin)
 
 
+def _is_pin(part: str) -> bool:
+    name = part.partition("=")[0]
+    return urllib.parse.unquote_to_bytes(name).decode("latin-1").lower() == "pin-value"
+
+
+def without_pin(uri: str) -> str:
+    """A ``pkcs11:`` URI without its ``pin-value`` attribute: what may be shown and stored.
+
+    The attribute names are read as :func:`parse_pkcs11_uri` reads them (percent-decoded), in
+    the query where the runtime takes the PIN from and in the path where it does not.
+    """
+    if not is_pkcs11(uri):
+        return uri
+    head, sep, query = uri[len("pkcs11:"):].partition("?")
+    path = ";".join(p for p in head.split(";") if not _is_pin(p))
+    kept = [p for p in query.split("&") if not _is_pin(p)] if sep else []
+    return "pkcs11:" + path + ("?" + "&".join(kept) if kept else "")
+
+
 def is_pkcs11(uri: str) -> bool:
     """True for a ``pkcs11:`` URI."""
     return uri.startswith("pkcs11:")

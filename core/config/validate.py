@@ -19,8 +19,7 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from core.config.errors import ConfigValidationError, RenewalPolicyError, UriError
 from core.config.renewal import check_against_lifetime, parse_policy
@@ -39,9 +38,10 @@ from core.config.uris import (
     parse_pkcs11_uri,
     url_problem,
 )
+from core.findings import Finding as Finding  # re-exported
+from core.findings import Severity as Severity  # re-exported
 from core.versions import EdgeRelease
 
-Severity = Literal["error", "warning"]
 CN_MAX_LENGTH = 64
 """certd truncates CNs to 64 characters, and ``aziotctl check`` wants a hostname that fits."""
 _LABEL = re.compile(r"^[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -52,24 +52,10 @@ MAX_TIMEDELTA_DAYS = 999_999_999
 """Beyond this a lifetime in days cannot be a ``datetime.timedelta``: no lifetime check then."""
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One problem in a configuration, with where it is and what to do."""
-
-    severity: Severity
-    message: str
-    hint: str
-    key: str | None = None
-    """Dotted key the finding is about, e.g. ``edge_ca.auto_renew.threshold``."""
-    line: int | None = None
-    col: int | None = None
-
-    def describe(self, where: str) -> str:
-        """``file:line:col: severity: message`` plus the hint, for the CLI."""
-        place = where
-        if self.line is not None:
-            place += f":{self.line}" + (f":{self.col}" if self.col is not None else "")
-        return f"{place}: {self.severity}: {self.message}\n  hint: {self.hint}"
+def config_finding(severity: Severity, message: str, hint: str, key: str | None = None,
+                   line: int | None = None, col: int | None = None) -> Finding:
+    """A configuration finding: about ``key``, at ``line``:``col`` once known."""
+    return Finding(severity, "config", message, hint, key=key, line=line, col=col)
 
 
 def errors_in(findings: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -138,7 +124,7 @@ class _Collector:
         line, col = self.positions.get(key or "", (None, None))
         if line is None and key and "." in key:
             line, col = self.positions.get(key.rsplit(".", 1)[0], (None, None))
-        self.findings.append(Finding(severity, message, hint, key, line, col))
+        self.findings.append(config_finding(severity, message, hint, key, line, col))
 
     def unknown_keys(self, table: Mapping[str, Any], known: Iterable[str], prefix: str,
                      severity: Severity = "warning", reason: str = _IGNORED) -> None:
@@ -164,7 +150,7 @@ def check_hostname(hostname: str, *, edge_ca_cn: str | None = None) -> list[Find
     """
     out: list[Finding] = []
     if len(hostname) > CN_MAX_LENGTH:
-        out.append(Finding(
+        out.append(config_finding(
             "error", f"hostname is {len(hostname)} characters long (at most {CN_MAX_LENGTH})",
             "Use a shorter name: certd truncates certificate names at 64 characters.",
             "hostname"))
@@ -174,12 +160,12 @@ def check_hostname(hostname: str, *, edge_ca_cn: str | None = None) -> list[Find
     except ValueError:
         is_ip = False
     if not is_ip and not all(_LABEL.match(label) for label in hostname.split(".")):
-        out.append(Finding(
+        out.append(config_finding(
             "warning", f"hostname {hostname!r} is not a valid RFC 1035 name",
             "Use letters, digits and hyphens; each label starts with a letter and does not end "
             "with a hyphen (no underscores).", "hostname"))
     if edge_ca_cn is not None and hostname.lower() == edge_ca_cn.lower():
-        out.append(Finding(
+        out.append(config_finding(
             "error", f"hostname {hostname!r} equals the edge CA common name",
             'Give the edge CA its own name, e.g. "<name>.ca" as Microsoft\'s scripts do, so TLS '
             "clients never confuse the CA with edgeHub's server certificate.", "hostname"))

@@ -23,7 +23,7 @@ from ruamel.yaml.tokens import AliasToken, AnchorToken
 from core.config.errors import SettingsError
 from core.config.settings import CertSettings, Preloaded, Quickstart
 from core.config.toml_edit import check_size, newline_of, split_bom
-from core.config.validate import Finding
+from core.config.validate import Finding, config_finding
 from core.errors import ConfigError, ConfigParseError
 from core.resources import read_resource
 
@@ -275,14 +275,14 @@ def _legacy_findings(values: dict[str, Any]) -> list[Finding]:
     out: list[Finding] = []
     if present and len(present) < len(TRIPLE):
         missing = [k for k in TRIPLE if k not in present]
-        out.append(Finding(
+        out.append(config_finding(
             "warning",
             f"certificates: sets {', '.join(present)} but not {', '.join(missing)}: "
             "the runtime silently falls back to quickstart certificates",
             "Set device_ca_cert, device_ca_pk and trusted_ca_certs together.",
             "certificates"))
     if not present:
-        out.append(Finding(
+        out.append(config_finding(
             "warning", "no device CA files: quickstart certificates are not for production",
             "Give device_ca_cert, device_ca_pk and trusted_ca_certs from your own chain.",
             "certificates"))

@@ -4,29 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-FAILED = frozenset({"error", "fatal"})
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One ``iotedge check`` result: id, ``ok``/``warning``/``error``/… and its details."""
-
-    id: str
-    result: str
-    details: tuple[str, ...] = ()
-
-    @property
-    def failed(self) -> bool:
-        return self.result in FAILED
-
-    def describe(self) -> str:
-        text = f"{self.id}: {self.result}"
-        if self.details:
-            text += " (" + "; ".join(self.details) + ")"
-        return text
+from core.plan import FAILED as FAILED  # re-exported
+from core.plan import CheckResult as CheckResult  # re-exported
 
 
 def _details(entry: dict[str, Any]) -> tuple[str, ...]:

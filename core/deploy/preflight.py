@@ -85,8 +85,6 @@ class Preflight:
     edge_ca_cert: bytes | None = field(default=None, repr=False)
     edge_ca_key: bytes | None = field(default=None, repr=False)
     trust_bundle: bytes | None = field(default=None, repr=False)
-    edge_ca_cn: str | None = None
-    cert_lifetime: dt.timedelta | None = None
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -331,11 +329,7 @@ def preflight(
             f"{release.ca_term} first: " + " -> ".join(_label(c) for c in installed))
     if edge.container:
         notices.append(f"{edge.where} (PKCS#12) is installed as PEM certificates only")
-    edge_ca = chain[0]
-    return Preflight(
-        tuple(findings), tuple(notices), _pem(installed), key_pem, bundle_pem,
-        common_name(edge_ca) or None,
-        edge_ca.not_valid_after_utc - edge_ca.not_valid_before_utc)
+    return Preflight(tuple(findings), tuple(notices), _pem(installed), key_pem, bundle_pem)
 
 
 def check_plan(plan: Plan, *, now: dt.datetime | None = None) -> Preflight:
@@ -446,8 +440,7 @@ def plan_deploy(
     plan = build_plan(release=release, platform=platform, settings=settings,
                       current_config=current_config, edge_ca_cert=result.edge_ca_cert,
                       edge_ca_key=result.edge_ca_key, trust_bundle=result.trust_bundle,
-                      template=template, cert_lifetime=result.cert_lifetime,
-                      edge_ca_cn=result.edge_ca_cn, device_folders=device_folders)
+                      template=template, device_folders=device_folders)
     shown = (*result.notices, *(f"{f.message} ({f.hint})" for f in result.warnings))
     plan = dataclasses.replace(plan, warnings=(*plan.warnings, *shown))
     return CheckedPlan(plan, result)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.deploy.shlib import BACKUP_ROOT, LIBRARY
-from core.errors import RemoteCommandError, TargetError, UsageError
+from core.errors import IotEdgeNotDetectedError, RemoteCommandError, UsageError
 from core.targets.base import Target
 from core.versions import EdgeRelease, release
 
@@ -196,7 +196,7 @@ def read_device_state(
         The snapshot.
 
     Raises:
-        TargetError: IoT Edge is not installed and ``wanted`` was not given.
+        IotEdgeNotDetectedError: IoT Edge is not installed and ``wanted`` was not given.
         AuthError, ConnectError, RemoteCommandError: from the target.
     """
     look = list(dict.fromkeys([CONFIG_TOML, CONFIG_YAML, TEMPLATE_TOML, *paths]))
@@ -220,7 +220,7 @@ def read_device_state(
     elif version is not None:
         rel = release(version)
     else:
-        raise TargetError(
+        raise IotEdgeNotDetectedError(
             "IoT Edge is not installed on the device (`iotedge version` did not answer)"
             + (f": {lines.version_line}" if lines.version_line else ""),
             where=target.name,

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from core.deploy.checks import CheckResult, parse_check_output
 from core.deploy.report import DeployFailedError, DeployReport, RollbackFailedError, RollbackReport
-from core.errors import DeployError, DriftError, EdgecertError
+from core.errors import DeployError, DriftError, EdgecertError, OutputError
+from core.fs import write_atomic
 from core.plan import Command, Plan
 from core.progress import CancelToken, ProgressCallback, report
 from core.targets.base import Target
@@ -34,21 +35,6 @@ def _sha(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
         return None
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".edgecert-new.{path.name}.", dir=path.parent)
-    try:
-        if os.name != "nt":
-            os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def backup(plan: Plan, root: Path) -> Path:
@@ -93,7 +79,7 @@ def restore(b: Path) -> tuple[str, ...]:
                 if state == "absent":
                     p.unlink(missing_ok=True)
                 else:
-                    _write_atomic(p, (b / i).read_bytes(), 0o600)
+                    write_atomic(p, (b / i).read_bytes(), 0o600, what=raw)
                     shutil.copystat(b / i, p)
             elif kind == "contents":
                 if p.is_dir():
@@ -102,6 +88,8 @@ def restore(b: Path) -> tuple[str, ...]:
                     shutil.copytree(b / i, p, dirs_exist_ok=True)
         except OSError as exc:
             problems.append(f"{raw}: {exc.strerror} (backup copy: {b / i})")
+        except OutputError as exc:
+            problems.append(f"{raw}: {exc.message} (backup copy: {b / i})")
     (b / "status").write_text(("rolled-back" if not problems else "rollback-failed") + "\n")
     return tuple(problems)
 
@@ -162,9 +150,9 @@ def deploy_windows(
         for d in plan.dirs:
             Path(d.path).mkdir(parents=True, exist_ok=True)
         for f in plan.files:
-            _write_atomic(Path(f.path), f.data, f.mode)
+            write_atomic(Path(f.path), f.data, f.mode, what=f.path)
             installed.append(f.path)
-        _write_atomic(cfg, plan.config.after, plan.config.mode)
+        write_atomic(cfg, plan.config.after, plan.config.mode, what=str(cfg))
         installed.append(str(cfg))
         for p in plan.clear.files:
             Path(p).unlink(missing_ok=True)
@@ -173,6 +161,8 @@ def deploy_windows(
                 _empty(Path(p))
     except OSError as exc:
         failure = f"cannot write {exc.filename}: {exc.strerror}"
+    except OutputError as exc:
+        failure = exc.message
     applied = False
     checks: tuple[CheckResult, ...] = ()
     if not failure:

@@ -36,16 +36,20 @@ def quote_argv(argv: Sequence[str]) -> str:
 
 
 def raise_if_failed(result: CommandResult, *, where: str, place: str = "") -> CommandResult:
-    """``result`` unchanged, or RemoteCommandError when it exited non-zero.
+    """``result`` unchanged, or RemoteCommandError when it exited non-zero (every target).
 
-    ``place`` is added to the message (e.g. ``" in the EFLOW VM"``).
+    ``place`` is added to the message (e.g. ``" in the EFLOW VM"``); the message ends with the
+    last of what the command said (stderr, else stdout), the error's ``output`` holds both.
     """
     if not result.ok:
         from core.errors import RemoteCommandError
 
+        said = (result.stderr.strip() or result.stdout.strip())[-500:]
         raise RemoteCommandError(
-            f"{quote_argv(result.argv)} failed{place} with exit status {result.exit_status}",
-            where=where, exit_status=result.exit_status, output=result.stderr[-2000:],
+            f"{quote_argv(result.argv)} failed{place} with exit status {result.exit_status}"
+            + (f": {said}" if said else ""),
+            where=where, exit_status=result.exit_status,
+            output=(result.stdout + result.stderr)[-4000:],
             hint="Read the command output above; nothing else was run after it.",
         )
     return result

@@ -16,13 +16,18 @@ import logging
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from core.errors import HostKeyChangedError, HostKeyUnknownError, UnreadableFileError
+from core.errors import (
+    HostKeyChangedError,
+    HostKeyUnknownError,
+    OutputError,
+    UnreadableFileError,
+)
+from core.fs import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -288,21 +293,11 @@ def save_host_key(host: str, port: int, key_blob: bytes, path: Path | None = Non
                 return target
             if old and not old.endswith(b"\n"):
                 old += b"\n"
-            fd, tmp = tempfile.mkstemp(prefix=".known_hosts.", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(old + line.encode())
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-    except OSError as exc:
+            write_atomic(target, old + line.encode(), 0o644, what="the known_hosts file")
+    except (OSError, OutputError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else exc.message
         raise UnreadableFileError(
-            f"cannot save the host key: {exc.strerror}", where=str(target),
+            f"cannot save the host key: {reason}", where=str(target),
             hint="Check that the edgecert configuration folder is writable.",
         ) from exc
     log.info("saved host key %s for %s in %s", fingerprint(key_blob),

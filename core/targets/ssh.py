@@ -30,13 +30,13 @@ from core.errors import (
     ConnectError,
     PasswordRequiredError,
     RemoteCommandError,
-    TargetError,
+    SftpUploadError,
     UnreadableFileError,
     WrongPasswordError,
 )
 from core.progress import CancelToken, ProgressCallback, report
 from core.targets import hostkeys
-from core.targets.base import CommandResult, quote_argv
+from core.targets.base import CommandResult, quote_argv, raise_if_failed
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,6 @@ _LOST_HINT = (
     "Check the network and that the device is powered; then run the same command again "
     "(a deploy is safe to repeat)."
 )
-
-
-class SftpUploadError(TargetError):
-    """An upload could not be completed (device full, not writable, size mismatch)."""
 
 
 def _sudo_refusal(stderr: str, *, had_password: bool, user: str, where: str) -> AuthError | None:
@@ -329,12 +325,8 @@ class SshTarget:
             argv=tuple(argv), exit_status=status,
             stdout=out.decode("utf-8", "replace"), stderr=err.decode("utf-8", "replace"),
         )
-        if check and not result.ok:
-            raise RemoteCommandError(
-                f"{argv[0]} failed with exit status {status}: "
-                f"{(result.stderr.strip() or result.stdout.strip())[-500:]}",
-                where=self.name, exit_status=status, output=result.stdout + result.stderr,
-            )
+        if check:
+            raise_if_failed(result, where=self.name)
         return result
 
     def put(

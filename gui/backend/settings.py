@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from core.errors import EdgecertError, UsageError
 from core.versions import catalog
 from gui.backend.chain import ChainOutcome
-from gui.backend.common import _core
 from gui.state import WizardState
+
+if TYPE_CHECKING:
+    from core.config.settings import CertSettings, Method, SettingsChoice
+    from core.versions import Platform
 
 
 @dataclass(frozen=True)
@@ -77,54 +79,45 @@ def check_device_settings(req: SettingsRequest) -> dict[str, str]:
     return problems
 
 
-def _join(platform: str, folder: str, name: str) -> str:
-    if platform == "windows":
-        return str(PureWindowsPath(folder) / name)
-    return str(PurePosixPath(folder) / name)
-
-
 def device_file_paths(release_key: str, platform: str, cert_dir: str, key_dir: str
                       ) -> tuple[str, str, str]:
     """Edge CA cert, key and trust bundle paths on the device (core's names, chosen folders)."""
-    planning = _core("core.config.planning")
-    defaults = planning.default_paths(catalog()[release_key], platform)
-    windows = platform == "windows"
-    pure = PureWindowsPath if windows else PurePosixPath
-
-    def place(default: str, folder: str) -> str:
-        return _join(platform, folder, pure(default).name) if folder else default
-
-    return (place(defaults.edge_ca_cert, cert_dir), place(defaults.edge_ca_key, key_dir),
-            place(defaults.trust_bundle, cert_dir))
+    paths = settings_choice(SettingsRequest(
+        release_key=release_key, method="files", cert_dir=cert_dir, key_dir=key_dir,
+        quickstart_days=0, auto_renew=False, threshold="", retry="", est_url="",
+        est_username="", pkcs11_uri="", pkcs11_lib_path=""), platform).paths
+    return paths.edge_ca_cert, paths.edge_ca_key, paths.trust_bundle
 
 
-def cert_settings(req: SettingsRequest, platform: str, chain: ChainOutcome | None) -> Any:
-    """The wizard's device settings as ``core.config.settings.CertSettings``."""
-    cfg = _core("core.config.settings")
-    uris = _core("core.config.uris")
+def settings_choice(req: SettingsRequest, platform: str) -> SettingsChoice:
+    """The Device page's fields as core's ``SettingsChoice`` (renewal only where it is shown)."""
+    from core.config.settings import AutoRenew, EstServer, SettingsChoice
+
     rel = catalog()[req.release_key]
     renew = None
     if req.auto_renew and rel.auto_renew and req.method in ("quickstart", "est"):
-        renew = cfg.AutoRenew(rotate_key=True, threshold=req.threshold, retry=req.retry)
-    if req.method == "quickstart":
-        return cfg.CertSettings(edge_ca=cfg.Quickstart(expiry_days=req.quickstart_days),
-                                auto_renew=renew)
-    if req.method == "est":
-        return cfg.CertSettings(
-            edge_ca=cfg.Issued(method="est", url=req.est_url,
-                               username=req.est_username or None,
-                               password=req.est_password or None),
-            auto_renew=renew)
-    if chain is None:
+        renew = AutoRenew(rotate_key=True, threshold=req.threshold, retry=req.retry)
+    files = req.method == "files"
+    return SettingsChoice(
+        release=rel, platform=cast("Platform", platform),
+        method=cast("Method", req.method), cert_dir=req.cert_dir if files else None,
+        key_dir=req.key_dir if files else None, edge_ca_key=req.pkcs11_uri or None,
+        installs_edge_ca=files, installs_trust_bundle=files,
+        quickstart_days=req.quickstart_days,
+        est=EstServer(req.est_url, username=req.est_username or None,
+                      password=req.est_password or None) if req.method == "est" else None,
+        auto_renew=renew,
+        # Without a library path no [aziot_keys] is written, and core's validation says what
+        # is missing when the plan is built.
+        pkcs11_lib=req.pkcs11_lib_path or None if req.pkcs11_uri else None)
+
+
+def cert_settings(req: SettingsRequest, platform: str, chain: ChainOutcome | None
+                  ) -> CertSettings:
+    """The wizard's device settings as ``core.config.settings.CertSettings``."""
+    from core.config.settings import cert_settings as core_cert_settings
+
+    if req.method == "files" and chain is None:
         raise UsageError("no certificate chain yet",
                          hint="Go back to the Certificate chain page and make or import one.")
-    cert, key, bundle = device_file_paths(req.release_key, platform, req.cert_dir, req.key_dir)
-    pk = req.pkcs11_uri or uris.file_uri(key)
-    # Without a library path no [aziot_keys] is written, and core's validation says what is
-    # missing when the plan is built.
-    pkcs11 = cfg.Pkcs11(lib_path=req.pkcs11_lib_path) if req.pkcs11_uri and \
-        req.pkcs11_lib_path else None
-    return cfg.CertSettings(edge_ca=cfg.Preloaded(cert=uris.file_uri(cert), pk=pk),
-                            trust_bundle_cert=uris.file_uri(bundle), pkcs11=pkcs11)
-
-
+    return core_cert_settings(settings_choice(req, platform))

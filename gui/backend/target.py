@@ -159,9 +159,9 @@ def config_copy_certs(copy: ConfigCopy) -> tuple[tuple[str, CertSide], ...]:
 
 def version_not_detected(exc: BaseException) -> bool:
     """Whether reading the device failed only because ``iotedge version`` did not answer."""
-    from core.errors import TargetError
+    from core.errors import IotEdgeNotDetectedError
 
-    return type(exc) is TargetError and "iotedge version" in str(exc)
+    return isinstance(exc, IotEdgeNotDetectedError)
 
 
 def device_release(device: DeviceState | ConfigCopy | None) -> str | None:

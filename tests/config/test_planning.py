@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
@@ -199,10 +198,10 @@ def test_validation_errors_stop_the_plan() -> None:
         build_plan(release=R15, platform="linux", settings=CertSettings(
             Issued("self_signed", common_name="edge-1")), current_config=current)
     assert "common name" in info.value.findings[0].message  # type: ignore[attr-defined]
-    renew = CertSettings(Issued("self_signed"), auto_renew=AutoRenew(True, "400day", "1day"))
+    renew = CertSettings(Issued("self_signed", expiry_days=90),
+                         auto_renew=AutoRenew(True, "400day", "1day"))
     with pytest.raises(ConfigValidationError, match="lifetime"):
-        build_plan(release=R15, platform="linux", settings=renew, current_config=current,
-                   cert_lifetime=dt.timedelta(days=90))
+        build_plan(release=R15, platform="linux", settings=renew, current_config=current)
 
 
 def test_cert_and_key_in_one_directory_keep_it_root_owned(

@@ -120,3 +120,20 @@ def test_pkcs11_as_upstream_parses_it() -> None:
 ])
 def test_urls_as_the_runtime_parses_them(value: str, ok: bool) -> None:
     assert (url_problem(value) is None) is ok
+
+
+@pytest.mark.parametrize("uri", [
+    "pkcs11:slot-id=0;object=edge%20ca?pin-value=1234",
+    "pkcs11:token=edge?module-name=x&pin-value=1234&other=y",
+    "pkcs11:token=edge?pin%2Dvalue=1234",
+    "pkcs11:pin-value=1234;token=edge",
+])
+def test_the_pin_rule_is_the_parsers(uri: str) -> None:
+    """What may be shown and stored is the URI the parser reads, without any PIN."""
+    from core.config.uris import without_pin
+
+    kept = without_pin(uri)
+    assert "1234" not in kept
+    full, bare = parse_pkcs11_uri(uri), parse_pkcs11_uri(kept)
+    assert bare.pin_value is None
+    assert (bare.slot_id, bare.token, bare.object) == (full.slot_id, full.token, full.object)

@@ -12,6 +12,7 @@ from core.config.validate import (
     Finding,
     check_config_toml,
     check_hostname,
+    config_finding,
     errors_in,
     locate_keys,
     raise_on_errors,
@@ -248,7 +249,7 @@ def test_raise_on_errors_lists_all() -> None:
     with pytest.raises(ConfigValidationError) as info:
         raise_on_errors(_check(text, R15), where="config.toml")
     assert len(info.value.findings) == 1  # the misspelled keys themselves are warnings
-    raise_on_errors((Finding("warning", "w", "h"),), where="x")  # warnings alone pass
+    raise_on_errors((config_finding("warning", "w", "h"),), where="x")  # warnings alone pass
 
 
 def test_locate_keys() -> None:
