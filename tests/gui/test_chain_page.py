@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from certs import key_pem, make_cert, pem
 from cryptography.hazmat.primitives import serialization
-from guitest_support import DialogLog
+from guitest_support import DialogLog, sign_csr_with_openssl
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -197,7 +197,6 @@ def test_issue_from_own_ca_with_encrypted_key(qtbot: QtBot, dialog_log: DialogLo
 
 def test_csr_signed_by_an_external_ca_with_openssl(qtbot: QtBot, dialog_log: DialogLog,
                                                    tmp_path: Path) -> None:
-    import subprocess
 
     state = WizardState(chain_mode="csr", device_id="edge-6", output_dir=str(tmp_path / "o"))
     page = _chain_page(qtbot, state)
@@ -209,24 +208,7 @@ def test_csr_signed_by_an_external_ca_with_openssl(qtbot: QtBot, dialog_log: Dia
     assert not page.isComplete()  # type: ignore[attr-defined]  # nothing signed yet
 
     # The external CA: a root made with the openssl CLI signs the request as a sub-CA.
-    ca = tmp_path / "extca"
-    ca.mkdir()
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(ca / "root.key"),
-                    "-out", str(ca / "root.pem"), "-days", "400", "-subj", "/CN=External Root",
-                    "-addext", "basicConstraints=critical,CA:true",
-                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-                   check=True, capture_output=True)
-    (ca / "ext.cnf").write_text(
-        "[v3]\nbasicConstraints=critical,CA:true,pathlen:0\n"
-        "keyUsage=critical,digitalSignature,keyCertSign,cRLSign\n"
-        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n")
-    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca / "root.pem"),
-                    "-CAkey", str(ca / "root.key"), "-CAcreateserial", "-days", "200",
-                    "-extfile", str(ca / "ext.cnf"), "-extensions", "v3",
-                    "-out", str(ca / "signed.pem")], check=True, capture_output=True)
-    signed = tmp_path / "signed-chain.pem"
-    signed.write_bytes((ca / "signed.pem").read_bytes() + (ca / "root.pem").read_bytes())
+    signed = sign_csr_with_openssl(csr, tmp_path)
 
     page.signed_cert.setText(str(signed))  # type: ignore[attr-defined]
     page.signed_button.click()  # type: ignore[attr-defined]

@@ -4,12 +4,12 @@ files, a CSR signed by an external CA (openssl), all exported as a bundle; and t
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from device.fixtures import Device
+from guitest_support import sign_csr_with_openssl
 from pytestqt.qtbot import QtBot
 from walk_support import Keyboard, Modals, focused, show, wait_enabled, wait_page
 
@@ -109,24 +109,7 @@ def _chain_csr(qtbot: QtBot, w: SetupWizard, kb: Keyboard, tmp_path: Path) -> No
     page = w.page(PageId.CHAIN)
     qtbot.waitUntil(lambda: w.state.csr_pem != b"", timeout=60000)
     csr = Path(page.csr_path.text())  # type: ignore[attr-defined]
-    ca = tmp_path / "extca"
-    ca.mkdir()
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(ca / "root.key"),
-                    "-out", str(ca / "root.pem"), "-days", "400", "-subj", "/CN=External Root",
-                    "-addext", "basicConstraints=critical,CA:true",
-                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-                   check=True, capture_output=True)
-    (ca / "ext.cnf").write_text(
-        "[v3]\nbasicConstraints=critical,CA:true,pathlen:0\n"
-        "keyUsage=critical,digitalSignature,keyCertSign,cRLSign\n"
-        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n")
-    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca / "root.pem"),
-                    "-CAkey", str(ca / "root.key"), "-CAcreateserial", "-days", "200",
-                    "-extfile", str(ca / "ext.cnf"), "-extensions", "v3",
-                    "-out", str(ca / "signed.pem")], check=True, capture_output=True)
-    signed = tmp_path / "signed-chain.pem"
-    signed.write_bytes((ca / "signed.pem").read_bytes() + (ca / "root.pem").read_bytes())
+    signed = sign_csr_with_openssl(csr, tmp_path)
     kb.alt("s")
     kb.type(str(signed))
     kb.alt("g")  # Import signed certificate
