@@ -23,6 +23,7 @@ from core.errors import (
     PasswordRequiredError,
     Pkcs12MacMissingError,
     UnreadableFileError,
+    UsageError,
     WrongPasswordError,
 )
 from core.fs import MIB, read_input
@@ -314,3 +315,24 @@ def load_material(sources: Iterable[Path | bytes], password: str | bytes | None 
         else:
             total = total + load_file(src, password)
     return total
+
+
+PASSWORD_FILE_MAX = 64 * 1024
+"""What a password file may hold (its first line is the password)."""
+
+def read_password_file(path: Path | None) -> str | None:
+    """The first line of a password file (never logged), or None when no file is given."""
+    if path is None:
+        return None
+    data = read_file(path, "the password file", PASSWORD_FILE_MAX)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnreadableFileError("the password file is not UTF-8 text", where=str(path),
+                                  hint="Write the password as plain text on the first line.") \
+            from None
+    lines = text.splitlines()
+    if not lines or not lines[0]:
+        raise UsageError("the password file is empty", where=str(path),
+                         hint="Write the password on the first line.")
+    return lines[0]

@@ -18,7 +18,7 @@ from core.chain.demo import DEFAULT_EDGE_DAYS, MIN_CA_DAYS, generate_demo_chain
 from core.chain.inspect import format_summary, inspect_certificate
 from core.chain.issue import import_signed, issue_edge_ca, make_csr
 from core.chain.keys import KeyType
-from core.chain.load import load_file, read_file
+from core.chain.load import load_file, read_password_file
 from core.chain.order import order_chain
 from core.chain.output import ChainFiles
 from core.chain.pkcs12 import export_pfx
@@ -26,8 +26,6 @@ from core.chain.validate import ChainReport, Finding, check_files
 from core.cli import work_complete
 from core.errors import (
     PasswordRequiredError,
-    UnreadableFileError,
-    UsageError,
     WrongPasswordError,
     shown,
 )
@@ -157,7 +155,6 @@ def _days_version(p: argparse.ArgumentParser) -> None:
                    help=_VERSION_HELP)
 
 
-PASSWORD_FILE_MAX = 64 * 1024
 
 
 @contextlib.contextmanager
@@ -175,22 +172,6 @@ def password_option(option: str) -> Iterator[None]:
         raise
 
 
-def read_password_file(path: Path | None) -> str | None:
-    """The first line of a password file (never logged), or None when no file is given."""
-    if path is None:
-        return None
-    data = read_file(path, "the password file", PASSWORD_FILE_MAX)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UnreadableFileError("the password file is not UTF-8 text", where=str(path),
-                                  hint="Write the password as plain text on the first line.") \
-            from None
-    lines = text.splitlines()
-    if not lines or not lines[0]:
-        raise UsageError("the password file is empty", where=str(path),
-                         hint="Write the password on the first line.")
-    return lines[0]
 
 
 def _release(args: argparse.Namespace) -> EdgeRelease:

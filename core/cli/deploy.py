@@ -187,7 +187,7 @@ def _read(path: Path | None, what: str) -> bytes | None:
 
 def _inputs(args: argparse.Namespace) -> Inputs:
     """The three local files, read and checked against their roles (before any connection)."""
-    from core.cli.chain import read_password_file
+    from core.chain.load import read_password_file
 
     inputs = load_inputs(edge_ca_cert=args.edge_ca_cert, edge_ca_key=args.edge_ca_key,
                          trust_bundle=args.trust_bundle,

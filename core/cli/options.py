@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.cli.chain import PASSWORD_FILE_MAX
+from core.chain.load import PASSWORD_FILE_MAX
 from core.config.settings import (
     DEFAULT_QUICKSTART_DAYS,
     AutoRenew,

@@ -129,8 +129,8 @@ def _progress_line(done: int, total: int, name: str) -> None:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from core.fs import write_atomic
     from core.progress import ProgressEvent
-    from core.site.files import write_atomically
     from core.site.load import load_site
     from core.site.render import STATUS_COLUMNS, html_page, status_rows, text_table
     from core.site.status import site_status
@@ -149,7 +149,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if args.html is not None:
         page = html_page(f"edgecert site status: {site.name}", STATUS_COLUMNS, rows,
                          class_column=1, generated=now)
-        write_atomically(args.html, page.encode("utf-8"))
+        write_atomic(args.html, page.encode("utf-8"), 0o644, what="the HTML report")
     if args.json:
         json.dump([h.to_dict(now, args.warn_days) for h in results], sys.stdout, indent=2)
         sys.stdout.write("\n")

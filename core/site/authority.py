@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -19,28 +18,11 @@ from core.chain.builder import build_ca
 from core.chain.demo import edge_ca_common_name, pem, validity
 from core.chain.inspect import basic_constraints, common_name
 from core.chain.keys import PrivateKey, as_issuer_key, generate_key, private_key_pem
-from core.chain.load import load_file, read_file
+from core.chain.load import load_file, read_password_file
 from core.chain.order import is_self_issued, key_matches, order_chain
-from core.errors import SiteError, UnreadableFileError, UsageError
+from core.errors import SiteError
 from core.site.model import SiteCa, SiteDevice
 from core.versions import EdgeRelease, release
-
-
-def read_password(path: Path | None) -> str | None:
-    """The first line of the CA's password file (never logged), or None."""
-    if path is None:
-        return None
-    try:
-        text = read_file(path).decode("utf-8")
-    except UnicodeDecodeError:
-        raise UnreadableFileError("the password file is not UTF-8 text", where=str(path),
-                                  hint="Write the password as plain text on the first line.") \
-            from None
-    first = text.splitlines()[0] if text.splitlines() else ""
-    if not first:
-        raise UsageError("the password file is empty", where=str(path),
-                         hint="Write the password on the first line.")
-    return first
 
 
 @dataclass(frozen=True)
@@ -74,7 +56,7 @@ def load_authority(ca: SiteCa) -> Authority:
     Raises:
         SiteError, InputError subclasses: naming the file.
     """
-    password = read_password(ca.password_file)
+    password = read_password_file(ca.password_file)
     cert_mat = load_file(ca.cert, password)
     key_mat = load_file(ca.key, password)
     keys = [*key_mat.keys, *cert_mat.keys]

@@ -26,14 +26,11 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.tokens import AliasToken, AnchorToken
 
+from core.config.yaml_edit import MAX_ALIASES, MAX_NODES
 from core.errors import SiteError
 
 MAX_LIST_BYTES = 4 * 1024 * 1024
 """A device list larger than this is refused (thousands of devices fit in far less)."""
-MAX_ALIASES = 20
-"""YAML anchors plus aliases accepted in an inventory: each alias can double what is expanded."""
-MAX_NODES = 100_000
-"""Values an inventory may hold once expanded."""
 
 DEVICE_KEYS = ("name", "host", "port", "user", "identity", "known_hosts", "iotedge",
                "edge_ca_days", "key_type", "hostname", "parent", "provisioning")

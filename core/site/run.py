@@ -22,11 +22,11 @@ from typing import Any, Literal
 from core.config.planning import plan_diff
 from core.deploy import DeployFailedError, RollbackFailedError, deploy
 from core.errors import CancelledError, EdgecertError, UsageError
+from core.fs import write_atomic
 from core.progress import ProgressEvent
 from core.site.authority import Authority, load_authority
 from core.site.connect import Access, open_device, parallel_map
 from core.site.defaults import DEFAULT_WORKERS
-from core.site.files import write_atomically
 from core.site.model import Site, SiteDevice
 from core.site.planning import DevicePlan, plan_device
 from core.site.status import UNREACHABLE
@@ -219,7 +219,8 @@ class _Run:
             rows = [self.results[d.name].to_dict() for d in order if d.name in self.results]
             doc = {"site": self.site.name, "site_file": str(self.site.path),
                    "written": dt.datetime.now(dt.UTC).isoformat(), "devices": rows}
-            write_atomically(self.results_path, (json.dumps(doc, indent=2) + "\n").encode())
+            write_atomic(self.results_path, (json.dumps(doc, indent=2) + "\n").encode(), 0o644,
+                         what="the results file")
 
 
 def site_deploy(site: Site, *, access: Access | None = None, workers: int = DEFAULT_WORKERS,
