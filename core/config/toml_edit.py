@@ -44,6 +44,17 @@ _YAML_KEYS = re.compile(r"^(provisioning|certificates|agent|connect|listen|moby_
                         r"hostname):(\s|$)", re.MULTILINE)
 
 
+
+def keep_trivia(new: Item, old: object) -> Item:
+    """``new`` with the indent, comment and line ending of the item it replaces (when ``old``
+    is one), so a changed value keeps its line's layout byte for byte around it."""
+    if isinstance(old, Item):
+        new.trivia.indent = old.trivia.indent
+        new.trivia.comment_ws = old.trivia.comment_ws
+        new.trivia.comment = old.trivia.comment
+        new.trivia.trail = old.trivia.trail
+    return new
+
 def check_size(text: str, where: str) -> None:
     """Refuse a config too large to be a real one, before any parsing.
 
@@ -201,13 +212,7 @@ def _set_keys(table: Table | Container, values: dict[str, Any], nl: str) -> None
             old = table[key]
             if isinstance(old, Item) and old.unwrap() == value:
                 continue
-            new = _item(value, nl)
-            if isinstance(old, Item):
-                new.trivia.indent = old.trivia.indent
-                new.trivia.comment_ws = old.trivia.comment_ws
-                new.trivia.comment = old.trivia.comment
-                new.trivia.trail = old.trivia.trail
-            table[key] = new
+            table[key] = keep_trivia(_item(value, nl), old)
         else:
             _add_key(table, key, _item(value, nl))
 

@@ -14,7 +14,7 @@ import tomlkit
 from tomlkit.items import Item
 
 from core.config.anchors import key_anchor, splice
-from core.config.toml_edit import newline_of, parse_toml
+from core.config.toml_edit import keep_trivia, newline_of, parse_toml
 
 
 def _set(text: str, key: str, value: str | None, where: str) -> str:
@@ -28,13 +28,7 @@ def _set(text: str, key: str, value: str | None, where: str) -> str:
         old = doc[key]
         if isinstance(old, Item) and old.unwrap() == value:
             return text
-        new = tomlkit.item(value)
-        if isinstance(old, Item):
-            new.trivia.indent = old.trivia.indent
-            new.trivia.comment_ws = old.trivia.comment_ws
-            new.trivia.comment = old.trivia.comment
-            new.trivia.trail = old.trivia.trail
-        doc[key] = new
+        doc[key] = keep_trivia(tomlkit.item(value), old)
         return tomlkit.dumps(doc)
     nl = newline_of(text)
     added = tomlkit.item(value)
