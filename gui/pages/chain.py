@@ -147,6 +147,7 @@ class ChainPage(Page):
         left_scroll = QScrollArea()  # on a small screen the inputs scroll, never get cut
         left_scroll.setWidgetResizable(True)
         left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        left_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # focus goes to the inputs inside it
         left_scroll.setWidget(left)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left_scroll)
